@@ -1,0 +1,52 @@
+"""The ``albert-data`` command line: the composition root.
+
+Each command lives in ``albert_data/commands/<name>.py`` and imports only Click at
+module level; TensorFlow, Beam and SentencePiece are imported inside the command that
+needs them, so ``albert-data --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from albert_data import __version__
+from albert_data.errors import UserError
+
+# (module in albert_data.commands, click command object name). A command is listed
+# here only once it really works.
+COMMANDS: list[tuple[str, str]] = []
+
+
+class _Group(click.Group):
+    """Turns :class:`UserError` into a one-line message and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="albert-data")
+def main() -> None:
+    """Prepare ALBERT pretraining data and train an ALBERT encoder on it.
+
+    \b
+    raw text -> split-sentences -> spm-train -> make-pretraining -> inspect -> train
+    """
+
+
+for _module, _attr in COMMANDS:
+    main.add_command(getattr(importlib.import_module(f"albert_data.commands.{_module}"), _attr))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

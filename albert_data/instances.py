@@ -1,0 +1,188 @@
+"""Sentence-order-prediction (SOP) instances from one tokenised document.
+
+Google's semantics (``create_instances_from_document`` of ALBERT) with one change: a
+chunk holding a single sentence is split at a random word boundary instead of
+borrowing text from another document, so that every document is processed on its
+own (no cross-document state in the pipeline).
+
+Per document and duplicate: the target length is ``max_seq_length - 3``, shortened to
+a random length in [2, target] with probability ``short_seq_prob``; sentences are
+accumulated into a chunk until the target is reached (or the document ends);
+segment A is the first 1..k-1 sentences, B the rest; with probability 0.5 A and B are
+swapped (label 1); the pair is truncated from a random end of the longer side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """How instances are cut from documents (Google's defaults)."""
+
+    max_seq_length: int = 512
+    short_seq_prob: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.max_seq_length < 5:
+            raise ValueError(
+                f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got {self.max_seq_length}"
+            )
+        if not 0.0 <= self.short_seq_prob <= 1.0:
+            raise ValueError(f"short_seq_prob must be in [0, 1], got {self.short_seq_prob}")
+
+    @property
+    def max_num_tokens(self) -> int:
+        return self.max_seq_length - 3
+
+
+@dataclass(frozen=True)
+class TokenizedDocument:
+    """A document's sentences as one flat token array plus sentence offsets."""
+
+    ids: np.ndarray  # int32 [total]
+    word_starts: np.ndarray  # bool [total]
+    offsets: np.ndarray  # int64 [num_sentences + 1], sentence i is ids[offsets[i]:offsets[i+1]]
+
+    @classmethod
+    def from_sentences(
+        cls, ids: list[np.ndarray], word_starts: list[np.ndarray]
+    ) -> TokenizedDocument:
+        lengths = np.fromiter((a.size for a in ids), dtype=np.int64, count=len(ids))
+        keep = lengths > 0
+        ids = [a for a, k in zip(ids, keep) if k]
+        word_starts = [w for w, k in zip(word_starts, keep) if k]
+        offsets = np.concatenate(([0], np.cumsum(lengths[keep])))
+        if not ids:
+            return cls(np.zeros(0, np.int32), np.zeros(0, bool), offsets)
+        return cls(
+            np.concatenate(ids).astype(np.int32, copy=False),
+            np.concatenate(word_starts).astype(bool, copy=False),
+            offsets,
+        )
+
+    @property
+    def num_sentences(self) -> int:
+        return self.offsets.size - 1
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.ids.size)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """[CLS] A [SEP] B [SEP] before masking."""
+
+    ids: np.ndarray  # int32 [n]
+    segment_ids: np.ndarray  # int8 [n]
+    token_boundary: np.ndarray  # bool [n]; [CLS]/[SEP] are boundaries, as in Google's records
+    special: np.ndarray  # bool [n]; [CLS]/[SEP]
+    swapped: bool  # the SOP label: True when B precedes A in the document
+
+
+@dataclass
+class DocumentOutcome:
+    """What became of one document: its instances, or why it gave none."""
+
+    instances: list[Instance] = field(default_factory=list)
+    skipped: str | None = None  # "empty", "one_token"
+    truncated_tokens: int = 0
+
+
+def create_instances(
+    doc: TokenizedDocument,
+    *,
+    config: InstanceConfig,
+    cls_id: int,
+    sep_id: int,
+    rng: np.random.Generator,
+) -> DocumentOutcome:
+    """All instances of one document for one duplicate, drawing from ``rng``."""
+    if doc.num_tokens == 0:
+        return DocumentOutcome(skipped="empty")
+    if doc.num_tokens == 1:
+        return DocumentOutcome(skipped="one_token")
+    max_tokens = config.max_num_tokens
+    target = max_tokens
+    if rng.random() < config.short_seq_prob:
+        target = int(rng.integers(2, max_tokens + 1))
+
+    outcome = DocumentOutcome()
+    offsets = doc.offsets
+    lengths = np.diff(offsets)
+    chunk_start = 0  # sentence index
+    chunk_len = 0
+    for i in range(doc.num_sentences):
+        chunk_len += int(lengths[i])
+        if i == doc.num_sentences - 1 or chunk_len >= target:
+            pair = _split_chunk(doc, chunk_start, i + 1, rng)
+            if pair is not None:
+                outcome.instances.append(
+                    _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome)
+                )
+            chunk_start, chunk_len = i + 1, 0
+    return outcome
+
+
+def _split_chunk(doc: TokenizedDocument, first: int, last: int, rng) -> tuple[int, int, int] | None:
+    """Token offsets (a_start, split, b_end) of segments A and B for sentences [first, last)."""
+    start, end = int(doc.offsets[first]), int(doc.offsets[last])
+    if last - first >= 2:
+        a_end = int(rng.integers(1, last - first))  # sentences in A: 1..k-1
+        return start, int(doc.offsets[first + a_end]), end
+    if end - start < 2:
+        return None
+    # One sentence: cut at a random word boundary strictly inside it, else anywhere.
+    inner = np.flatnonzero(doc.word_starts[start + 1 : end]) + start + 1
+    if inner.size:
+        return start, int(inner[rng.integers(inner.size)]), end
+    return start, int(rng.integers(start + 1, end)), end
+
+
+def truncation_counts(len_a: int, len_b: int, max_tokens: int) -> tuple[int, int]:
+    """Tokens to drop from A and from B, as Google's loop does: one at a time from the
+    longer side, from B when they are equal."""
+    excess = len_a + len_b - max_tokens
+    if excess <= 0:
+        return 0, 0
+    diff = abs(len_a - len_b)
+    if excess <= diff:
+        return (excess, 0) if len_a > len_b else (0, excess)
+    rest = excess - diff  # removed alternately once equal, B first
+    if len_a > len_b:
+        return diff + rest // 2, (rest + 1) // 2
+    return rest // 2, diff + (rest + 1) // 2
+
+
+def _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome) -> Instance:
+    a_start, split, b_end = pair
+    len_a, len_b = split - a_start, b_end - split
+    drop_a, drop_b = truncation_counts(len_a, len_b, max_tokens)
+    outcome.truncated_tokens += drop_a + drop_b
+    # Each dropped token comes from the front or the back with probability 1/2.
+    front_a = int(rng.binomial(drop_a, 0.5)) if drop_a else 0
+    front_b = int(rng.binomial(drop_b, 0.5)) if drop_b else 0
+    a = slice(a_start + front_a, split - (drop_a - front_a))
+    b = slice(split + front_b, b_end - (drop_b - front_b))
+    swapped = bool(rng.random() < 0.5)
+    first, second = (b, a) if swapped else (a, b)
+    n1, n2 = first.stop - first.start, second.stop - second.start
+    n = n1 + n2 + 3
+    ids = np.empty(n, dtype=np.int32)
+    ids[0] = cls_id
+    ids[1 : 1 + n1] = doc.ids[first]
+    ids[1 + n1] = sep_id
+    ids[2 + n1 : 2 + n1 + n2] = doc.ids[second]
+    ids[n - 1] = sep_id
+    boundary = np.ones(n, dtype=bool)
+    boundary[1 : 1 + n1] = doc.word_starts[first]
+    boundary[2 + n1 : 2 + n1 + n2] = doc.word_starts[second]
+    segment_ids = np.zeros(n, dtype=np.int8)
+    segment_ids[2 + n1 :] = 1
+    special = np.zeros(n, dtype=bool)
+    special[[0, 1 + n1, n - 1]] = True
+    return Instance(ids, segment_ids, boundary, special, swapped)

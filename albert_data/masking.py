@@ -1,0 +1,235 @@
+"""N-gram whole-word masking for the masked-LM objective (ALBERT's recipe, made safe).
+
+Used twice: by ``make-pretraining`` for static masks and by the trainer for records
+written with ``--masking dynamic``; both call :func:`mask_record` so the two paths
+mask identically for the same generator.
+
+The algorithm, per sequence:
+
+* budget = min(max_predictions_per_seq, max(1, round(len(tokens) × masked_lm_prob)));
+* candidates are words: a word is a token whose ``token_boundary`` is 1 (or that
+  follows [CLS]/[SEP]) plus the continuation tokens after it; with whole-word masking
+  off every token is its own candidate. [CLS], [SEP] and padding are never candidates;
+* candidate start words are visited in a random order; at each, an n-gram length
+  n ≤ max_n is drawn with p(n) ∝ 1/n (uniform with ``favor_shorter_ngram`` off),
+  restricted to the words left before the end of the segment, so an n-gram never
+  crosses [SEP]; if the n-gram would overflow the budget it is shortened, and it is
+  skipped if it overlaps tokens already chosen;
+* each chosen token becomes [MASK] with probability 0.8, keeps its id with 0.1 and
+  becomes a uniformly drawn regular piece with 0.1 (never a control or special symbol).
+
+All randomness comes from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MaskingConfig:
+    """The masking knobs, with Google's defaults."""
+
+    masked_lm_prob: float = 0.15
+    max_predictions_per_seq: int = 20
+    max_n: int = 3
+    favor_shorter_ngram: bool = True
+    do_whole_word_mask: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.masked_lm_prob <= 1.0:
+            raise ValueError(f"masked_lm_prob must be in (0, 1], got {self.masked_lm_prob}")
+        if self.max_predictions_per_seq < 1:
+            raise ValueError(
+                f"max_predictions_per_seq must be >= 1, got {self.max_predictions_per_seq}"
+            )
+        if self.max_n < 1:
+            raise ValueError(f"max_n must be >= 1, got {self.max_n}")
+
+    def ngram_cdfs(self) -> np.ndarray:
+        """Row k-1 is the CDF of n over 1..k (the lengths possible with k words left)."""
+        weights = (
+            1.0 / np.arange(1, self.max_n + 1) if self.favor_shorter_ngram else np.ones(self.max_n)
+        )
+        table = np.ones((self.max_n, self.max_n))
+        for k in range(1, self.max_n + 1):
+            p = weights[:k] / weights[:k].sum()
+            table[k - 1, :k] = np.cumsum(p)
+            table[k - 1, k - 1] = 1.0
+        return table
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    """The masked sequence and its predictions (unpadded, positions ascending)."""
+
+    input_ids: np.ndarray  # int32 [n], with replacements applied
+    positions: np.ndarray  # int32 [m], ascending
+    labels: np.ndarray  # int32 [m], the original ids at ``positions``
+    ngram_lengths: np.ndarray  # int32 [k], the length (in words) of every n-gram chosen
+
+
+def prediction_budget(num_tokens: int, config: MaskingConfig) -> int:
+    """How many tokens a sequence of ``num_tokens`` (incl. [CLS]/[SEP]) gets masked."""
+    return min(
+        config.max_predictions_per_seq,
+        max(1, int(round(num_tokens * config.masked_lm_prob))),
+    )
+
+
+def word_spans(
+    token_boundary: np.ndarray, special: np.ndarray, *, whole_word: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, segment) of every candidate word; words never contain special tokens.
+
+    ``special`` marks [CLS]/[SEP]/padding. ``segment`` numbers the runs of regular
+    tokens between special tokens, so n-grams can be kept inside one segment.
+    """
+    special = np.asarray(special, dtype=bool)
+    regular = ~special
+    n = special.size
+    if whole_word:
+        after_special = np.concatenate(([True], special[:-1]))
+        starts_mask = regular & ((np.asarray(token_boundary) != 0) | after_special)
+    else:
+        starts_mask = regular
+    starts = np.flatnonzero(starts_mask)
+    if starts.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    # A word ends at the next word start or the next special token, whichever is first.
+    boundary_after = np.flatnonzero(starts_mask | special)
+    nxt = np.searchsorted(boundary_after, starts, side="right")
+    ends = np.where(
+        nxt < boundary_after.size, boundary_after[np.minimum(nxt, boundary_after.size - 1)], n
+    )
+    segment = np.cumsum(special)[starts]
+    return starts, ends, segment
+
+
+def mask_sequence(
+    ids: np.ndarray,
+    token_boundary: np.ndarray,
+    special: np.ndarray,
+    *,
+    config: MaskingConfig,
+    mask_id: int,
+    regular_ids: np.ndarray,
+    rng: np.random.Generator,
+) -> MaskResult:
+    """Choose n-gram spans and apply the 80/10/10 replacement to one unpadded sequence.
+
+    ``ids`` is [CLS] A [SEP] B [SEP] (no padding); ``special`` marks [CLS]/[SEP].
+    """
+    ids = np.asarray(ids, dtype=np.int32)
+    starts, ends, segment = word_spans(
+        token_boundary, special, whole_word=config.do_whole_word_mask
+    )
+    budget = prediction_budget(ids.size, config)
+    k = starts.size
+    if k == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return MaskResult(ids.copy(), empty, empty, empty)
+
+    # Words left in the segment from each word (itself included), capped at max_n.
+    seg_last = np.searchsorted(segment, segment, side="right")  # index past the segment's last word
+    left = np.minimum(seg_last - np.arange(k), config.max_n)
+    cdf = config.ngram_cdfs()[left - 1]
+    draws = rng.random(k)
+    lengths = (draws[:, None] >= cdf).sum(axis=1) + 1
+    lengths = np.minimum(lengths, left)
+    order = rng.permutation(k)
+
+    chosen_starts, chosen_ends, chosen_n = _greedy_select(
+        order.tolist(), lengths.tolist(), starts.tolist(), ends.tolist(), budget, ids.size
+    )
+    if not chosen_starts:
+        empty = np.zeros(0, dtype=np.int32)
+        return MaskResult(ids.copy(), empty, empty, empty)
+    positions = np.concatenate([np.arange(s, e) for s, e in zip(chosen_starts, chosen_ends)])
+    positions.sort()
+    positions = positions.astype(np.int32)
+    labels = ids[positions]
+    out = ids.copy()
+    roll = rng.random(positions.size)
+    to_mask = roll < 0.8
+    to_random = roll >= 0.9
+    out[positions[to_mask]] = mask_id
+    if to_random.any():
+        out[positions[to_random]] = rng.choice(regular_ids, size=int(to_random.sum()))
+    return MaskResult(out, positions, labels.astype(np.int32), np.asarray(chosen_n, dtype=np.int32))
+
+
+def _greedy_select(order, lengths, starts, ends, budget, seq_len):
+    """Visit candidate words in ``order``; take each n-gram that fits and overlaps nothing."""
+    covered = bytearray(seq_len)
+    count = 0
+    out_s, out_e, out_n = [], [], []
+    for w in order:
+        if count >= budget:
+            break
+        n = lengths[w]
+        s = starts[w]
+        # Shorten the n-gram until it fits the remaining budget.
+        while n > 0 and count + (ends[w + n - 1] - s) > budget:
+            n -= 1
+        if n == 0:
+            continue
+        e = ends[w + n - 1]
+        if covered.find(1, s, e) != -1:
+            continue
+        covered[s:e] = b"\x01" * (e - s)
+        count += e - s
+        out_s.append(s)
+        out_e.append(e)
+        out_n.append(n)
+    return out_s, out_e, out_n
+
+
+def mask_record(
+    input_ids: np.ndarray,
+    token_boundary: np.ndarray,
+    input_mask: np.ndarray,
+    *,
+    config: MaskingConfig,
+    mask_id: int,
+    cls_id: int,
+    sep_id: int,
+    regular_ids: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mask one padded record (the dynamic-masking entry point used by the trainer).
+
+    Returns (masked input_ids [L], masked_lm_positions [P], masked_lm_ids [P],
+    masked_lm_weights [P]) padded with zeros, as in the TFRecord schema.
+    """
+    input_ids = np.asarray(input_ids)
+    n = int(np.count_nonzero(input_mask))  # real tokens form a prefix of the record
+    real = input_ids[:n]
+    special = (real == cls_id) | (real == sep_id)
+    result = mask_sequence(
+        real,
+        np.asarray(token_boundary)[:n],
+        special,
+        config=config,
+        mask_id=mask_id,
+        regular_ids=regular_ids,
+        rng=rng,
+    )
+    return pad_predictions(result, input_ids.size, config.max_predictions_per_seq)
+
+
+def pad_predictions(result: MaskResult, seq_len: int, max_predictions: int):
+    """Pad a :class:`MaskResult` to the fixed record shapes."""
+    m = result.positions.size
+    positions = np.zeros(max_predictions, dtype=np.int64)
+    labels = np.zeros(max_predictions, dtype=np.int64)
+    weights = np.zeros(max_predictions, dtype=np.float32)
+    positions[:m] = result.positions
+    labels[:m] = result.labels
+    weights[:m] = 1.0
+    ids = np.zeros(seq_len, dtype=np.int64)
+    ids[: result.input_ids.size] = result.input_ids
+    return ids, positions, labels, weights

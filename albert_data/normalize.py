@@ -1,0 +1,94 @@
+"""Text normalisation shared by every command.
+
+``split-sentences`` cleans raw text with it, ``spm-train`` normalises the SentencePiece
+training sample with it and every tokenizer applies it before encoding, so the same
+text always becomes the same ids. The options are recorded in the vocabulary's JSON
+sidecar (:meth:`Normalization.to_dict`) and restored from it (:meth:`from_dict`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, fields
+
+# Format characters (Unicode category Cf: zero-width space/joiners, BOM, bidi marks, soft
+# hyphen) and control characters (Cc) other than whitespace are removed.
+_WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _build_removal_table() -> dict[int, None]:
+    table: dict[int, None] = {}
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if ch in _WHITESPACE_CONTROLS:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            table[cp] = None
+    return table
+
+
+_REMOVE = _build_removal_table()
+
+
+def clean_text(text: str) -> str:
+    """Remove control and zero-width characters and collapse runs of whitespace to one space."""
+    text = text.translate(_REMOVE)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def strip_accents(text: str) -> str:
+    """Drop combining marks after canonical decomposition (``café`` → ``cafe``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def rewrite_quotes(text: str) -> str:
+    """ALBERT's ``preprocess_text`` quote rewriting: ````` and ``''`` become ``"``."""
+    return text.replace("``", '"').replace("''", '"')
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How text is normalised before sentence splitting, vocabulary training and encoding.
+
+    Defaults are those of ALBERT's uncased English models (lower-casing on); accents and
+    quote rewriting follow ALBERT's ``preprocess_text`` when switched on.
+    """
+
+    nfkc: bool = True
+    lower_case: bool = True
+    strip_accents: bool = False
+    rewrite_quotes: bool = False
+
+    def __call__(self, text: str) -> str:
+        if self.nfkc:
+            text = unicodedata.normalize("NFKC", text)
+        text = clean_text(text)
+        if self.rewrite_quotes:
+            text = rewrite_quotes(text)
+        if self.strip_accents:
+            text = strip_accents(text)
+        if self.lower_case:
+            text = text.lower()
+        return text
+
+    def to_dict(self) -> dict[str, bool]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Normalization:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown normalisation option(s) {unknown}; known: {sorted(known)}")
+        return cls(**{k: bool(v) for k, v in data.items()})
+
+    def describe(self) -> str:
+        on = [name for name, value in self.to_dict().items() if value]
+        return "+".join(on) if on else "none"
+
+
+# What split-sentences applies: cleaning only, case and accents kept for later stages.
+CLEANING = Normalization(nfkc=True, lower_case=False, strip_accents=False, rewrite_quotes=False)

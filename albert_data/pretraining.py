@@ -1,0 +1,163 @@
+"""From one tokenised document to serialised pretraining records: the pure core that the
+Beam pipeline (``pipelines/pretraining.py``) wraps.
+
+Determinism: every random choice for a document's duplicate ``d`` comes from
+``numpy.random.default_rng([seed, h0, h1, d])`` where ``h0, h1`` are taken from a
+SHA-1 of the document's text, so the same input and seed give the same records on any
+runner, with any number of workers, in any order. Each record also gets a 64-bit sort
+key from the same hash; records are spread over shards and ordered inside a shard by
+that key, which shuffles instances across the whole output without a global shuffle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from albert_data.instances import Instance, InstanceConfig, TokenizedDocument, create_instances
+from albert_data.masking import MaskingConfig, MaskResult, mask_sequence
+from albert_data.schema import Record, RecordShape, serialize
+
+MASKING_MODES = ("static", "dynamic")
+
+
+@dataclass(frozen=True)
+class PretrainingConfig:
+    """Everything that decides the content of the records (besides the vocabulary)."""
+
+    instances: InstanceConfig = field(default_factory=InstanceConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+    dupe_factor: int = 40
+    random_seed: int = 12345
+    masking_mode: str = "static"
+
+    def __post_init__(self) -> None:
+        if self.dupe_factor < 1:
+            raise ValueError(f"dupe_factor must be >= 1, got {self.dupe_factor}")
+        if self.masking_mode not in MASKING_MODES:
+            raise ValueError(f"masking must be one of {MASKING_MODES}, got {self.masking_mode!r}")
+
+    @property
+    def shape(self) -> RecordShape:
+        return RecordShape(self.instances.max_seq_length, self.masking.max_predictions_per_seq)
+
+
+@dataclass(frozen=True)
+class VocabIds:
+    """The ids the pipeline needs from the vocabulary (picklable, tiny)."""
+
+    cls: int
+    sep: int
+    mask: int
+    regular: np.ndarray  # ids allowed as random replacements
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    key: int  # 64-bit sort key
+    data: bytes  # serialised tf.train.Example
+    num_tokens: int
+    num_masked: int
+    swapped: bool
+    ngram_lengths: tuple[int, ...]
+
+
+def document_hash(text: str) -> bytes:
+    """A stable content hash of a document (independent of process and platform)."""
+    return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+def document_rng(seed: int, digest: bytes, dupe: int) -> np.random.Generator:
+    h0 = int.from_bytes(digest[0:4], "little")
+    h1 = int.from_bytes(digest[4:8], "little")
+    return np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, h0, h1, dupe])
+
+
+def sort_key(digest: bytes, dupe: int, index: int) -> int:
+    material = digest + dupe.to_bytes(4, "little") + index.to_bytes(4, "little")
+    return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "little")
+
+
+def document_records(
+    doc: TokenizedDocument,
+    digest: bytes,
+    *,
+    config: PretrainingConfig,
+    vocab: VocabIds,
+    stats=None,
+) -> Iterator[OutputRecord]:
+    """All records of one document over all duplicates.
+
+    ``stats``, if given, receives ``skip(reason)`` and ``truncated(n)`` calls.
+    """
+    shape = config.shape
+    for dupe in range(config.dupe_factor):
+        rng = document_rng(config.random_seed, digest, dupe)
+        outcome = create_instances(
+            doc, config=config.instances, cls_id=vocab.cls, sep_id=vocab.sep, rng=rng
+        )
+        if outcome.skipped is not None:
+            if stats is not None:
+                stats.skip(outcome.skipped)
+            return
+        if stats is not None and outcome.truncated_tokens:
+            stats.truncated(outcome.truncated_tokens)
+        for index, instance in enumerate(outcome.instances):
+            if config.masking_mode == "static":
+                masked = mask_sequence(
+                    instance.ids,
+                    instance.token_boundary,
+                    instance.special,
+                    config=config.masking,
+                    mask_id=vocab.mask,
+                    regular_ids=vocab.regular,
+                    rng=rng,
+                )
+            else:
+                masked = None
+            record = build_record(instance, masked, shape)
+            yield OutputRecord(
+                key=sort_key(digest, dupe, index),
+                data=serialize(record),
+                num_tokens=int(instance.ids.size),
+                num_masked=0 if masked is None else int(masked.positions.size),
+                swapped=instance.swapped,
+                ngram_lengths=() if masked is None else tuple(masked.ngram_lengths.tolist()),
+            )
+
+
+def build_record(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> Record:
+    """Pad an instance (and its masks, if any) to the fixed record shape."""
+    L, P = shape.max_seq_length, shape.max_predictions_per_seq
+    n = instance.ids.size
+    if n > L:
+        raise ValueError(f"instance of {n} tokens exceeds max_seq_length {L}")
+    input_ids = np.zeros(L, dtype=np.int64)
+    input_ids[:n] = instance.ids if masked is None else masked.input_ids
+    input_mask = np.zeros(L, dtype=np.int64)
+    input_mask[:n] = 1
+    segment_ids = np.zeros(L, dtype=np.int64)
+    segment_ids[:n] = instance.segment_ids
+    token_boundary = np.zeros(L, dtype=np.int64)
+    token_boundary[:n] = instance.token_boundary
+    positions = np.zeros(P, dtype=np.int64)
+    label_ids = np.zeros(P, dtype=np.int64)
+    weights = np.zeros(P, dtype=np.float32)
+    if masked is not None:
+        m = masked.positions.size
+        positions[:m] = masked.positions
+        label_ids[:m] = masked.labels
+        weights[:m] = 1.0
+    return Record(
+        input_ids=input_ids,
+        input_mask=input_mask,
+        segment_ids=segment_ids,
+        token_boundary=token_boundary,
+        masked_lm_positions=positions,
+        masked_lm_ids=label_ids,
+        masked_lm_weights=weights,
+        next_sentence_labels=int(instance.swapped),
+    )
