@@ -17,7 +17,9 @@ from albert_data.errors import UserError
 
 # (module in albert_data.commands, click command object name). A command is listed
 # here only once it really works.
-COMMANDS: list[tuple[str, str]] = []
+COMMANDS: list[tuple[str, str]] = [
+    ("split_sentences", "split_sentences"),
+]
 
 
 class _Group(click.Group):

@@ -1,0 +1,111 @@
+"""The ``split-sentences`` core: one raw document → cleaned sentence-per-line document.
+
+Shared by the local runner (``albert_data/split.py``) and the Beam pipeline
+(``pipelines/split_sentences.py``), so both paths produce the same documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from albert_data.fileio import shard_name
+from albert_data.normalize import Normalization
+from albert_data.rawtext import RawDocument, ReadConfig
+from albert_data.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Everything that decides the documents ``split-sentences`` writes."""
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    nfkc: bool = True
+    max_sentence_chars: int = 2000
+    min_sentences: int = 1
+    min_chars: int = 0
+    dedup: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_sentence_chars < 16:
+            raise ValueError(f"max_sentence_chars must be >= 16, got {self.max_sentence_chars}")
+        if self.min_sentences < 1:
+            raise ValueError(f"min_sentences must be >= 1, got {self.min_sentences}")
+
+    @property
+    def normalization(self) -> Normalization:
+        # Cleaning only: case and accents are the vocabulary's business.
+        return Normalization(nfkc=self.nfkc, lower_case=False)
+
+
+@dataclass(frozen=True)
+class CleanDocument:
+    """A document ready to write, or the reason it was dropped."""
+
+    sentences: tuple[str, ...]
+    dropped: str | None = None  # "empty" or "short"
+
+    @property
+    def text(self) -> str:
+        """Sentence-per-line text (ends with a newline; documents are joined by a blank line)."""
+        return "\n".join(self.sentences) + "\n"
+
+    @property
+    def digest(self) -> bytes:
+        return hashlib.sha1(self.text.encode("utf-8")).digest()
+
+
+def clean_document(raw: RawDocument, config: SplitConfig) -> CleanDocument:
+    normalize = config.normalization
+    sentences: list[str] = []
+    for paragraph in raw.paragraphs:
+        text = normalize(paragraph)
+        if text:
+            sentences.extend(split_sentences(text, max_chars=config.max_sentence_chars))
+    if not sentences:
+        return CleanDocument((), dropped="empty")
+    if len(sentences) < config.min_sentences or sum(map(len, sentences)) < config.min_chars:
+        return CleanDocument(tuple(sentences), dropped="short")
+    return CleanDocument(tuple(sentences))
+
+
+def shard_of(digest: bytes, num_shards: int) -> int:
+    return int.from_bytes(digest[:8], "little") % num_shards
+
+
+def output_paths(output: str, *, num_shards: int, gzip: bool) -> list[str]:
+    """Final output names: ``output`` itself for one shard, else ``name-0000i-of-0000n.ext``."""
+    base = output if not gzip or output.endswith(".gz") else output + ".gz"
+    if num_shards == 1:
+        return [base]
+    return [shard_name(base, i, num_shards) for i in range(num_shards)]
+
+
+@dataclass
+class SplitSummary:
+    """Counts printed at the end of ``split-sentences``."""
+
+    files: int = 0
+    bytes: int = 0
+    documents_in: int = 0
+    documents_out: int = 0
+    sentences: int = 0
+    dropped_empty: int = 0
+    dropped_short: int = 0
+    duplicates: int = 0
+    replaced_bytes: int = 0
+    malformed_lines: int = 0
+    outputs: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"files read          {self.files} ({self.bytes:,} bytes)",
+            f"documents in        {self.documents_in:,}",
+            f"documents out       {self.documents_out:,}",
+            f"sentences out       {self.sentences:,}",
+            f"dropped empty       {self.dropped_empty:,}",
+            f"dropped too short   {self.dropped_short:,}",
+            f"duplicates removed  {self.duplicates:,}",
+            f"undecodable bytes   {self.replaced_bytes:,} (replaced by U+FFFD)",
+            f"malformed lines     {self.malformed_lines:,}",
+        ]

@@ -1,0 +1,130 @@
+"""Beam pipeline options shared by every albert-data pipeline.
+
+* No ``--runner``: the DirectRunner in multi-processing mode on all cores
+  (``--num-workers`` overrides), the fastest way to use one machine.
+* Any other runner (Dataflow, Flink, Spark, Prism...) gets every pass-through option
+  as given; for a remote runner this package is built as a wheel and staged with
+  ``--extra_package`` unless the user stages code themselves (``--setup_file``,
+  ``--extra_package(s)``, ``--requirements_file`` or a container image).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from albert_data.errors import UserError
+
+LOCAL_RUNNERS = {"direct", "directrunner", "prismrunner", "prism"}
+_STAGING_FLAGS = (
+    "--setup_file",
+    "--extra_package",
+    "--extra_packages",
+    "--requirements_file",
+    "--sdk_container_image",
+    "--worker_harness_container_image",
+)
+
+
+def is_local(runner: str | None) -> bool:
+    return runner is None or runner.lower() in LOCAL_RUNNERS
+
+
+def build_options(
+    *,
+    runner: str | None,
+    pass_through: list[str],
+    num_workers: int | None = None,
+    job_name: str | None = None,
+):
+    """``PipelineOptions`` for ``runner`` with the user's pass-through flags."""
+    import logging
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
+    # Worker failures are re-raised by run_pipeline as one line; the local job service
+    # would otherwise print every worker traceback first.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.CRITICAL)
+    args = list(pass_through)
+    if runner is None or runner.lower() in ("direct", "directrunner"):
+        workers = num_workers or os.cpu_count() or 1
+        args = [
+            "--runner=DirectRunner",
+            "--direct_running_mode=multi_processing"
+            if workers > 1
+            else "--direct_running_mode=in_memory",
+            f"--direct_num_workers={workers}",
+            "--default_sdk_harness_log_level=CRITICAL",
+            *args,
+        ]
+    else:
+        args = [f"--runner={runner}", *args]
+        if job_name and not any(a.startswith("--job_name") for a in args):
+            args.append(f"--job_name={job_name}")
+        if not is_local(runner) and not any(a.split("=")[0] in _STAGING_FLAGS for a in args):
+            args.extend(staging_args())
+    try:
+        return PipelineOptions(args)
+    except SystemExit as err:  # argparse inside Beam exits on a malformed option
+        raise UserError(
+            f"invalid Beam pipeline option in {' '.join(pass_through)!r}; see --help"
+        ) from err
+
+
+def project_root() -> Path | None:
+    """The source checkout this package runs from, if any (it has a pyproject.toml)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "albert_data").is_dir() else None
+
+
+def staging_args() -> list[str]:
+    """Options that ship this package to remote workers."""
+    root = project_root()
+    if root is None:
+        from albert_data import __version__
+
+        req = Path(tempfile.mkdtemp(prefix="albert-data-req-")) / "requirements.txt"
+        req.write_text(f"albert-data=={__version__}\n")
+        return [f"--requirements_file={req}"]
+    out = Path(tempfile.mkdtemp(prefix="albert-data-wheel-"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    wheels = sorted(out.glob("albert_data-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise UserError(
+            f"could not build a wheel of {root} to stage on the workers ({result.stderr.strip().splitlines()[-1:]}); pass --setup_file or --extra_package yourself"
+        )
+    return [f"--extra_package={wheels[0]}"]
+
+
+def run_pipeline(pipeline) -> object:
+    """Run and wait; turn a user error raised inside a worker into a one-line UserError."""
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+        return result
+    except UserError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Beam wraps worker exceptions in many types
+        message = str(err)
+        marker = "UserError: "
+        if marker in message:
+            line = message.split(marker, 1)[1].splitlines()[0]
+            line = line.split(" [while running")[0].strip().strip("'\"")
+            raise UserError(line) from err
+        raise
+
+
+def counter(result, name: str) -> int:
+    """The committed value of a Beam counter (0 if it never fired)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+    return int(sum(c.committed or 0 for c in found))
