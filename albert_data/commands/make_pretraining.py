@@ -1,0 +1,126 @@
+"""``albert-data make-pretraining``: documents → n-gram-masked MLM + SOP TFRecords (Beam)."""
+
+from __future__ import annotations
+
+import click
+
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+@click.command("make-pretraining", context_settings=PASS_THROUGH)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Output directory (local or gs://...).")
+@click.option(
+    "--spm-model",
+    default=None,
+    help="SentencePiece PREFIX.model (its PREFIX.json sidecar is read too).",
+)
+@click.option("--vocab-file", default=None, help="WordPiece vocab.txt (BERT style).")
+@click.option(
+    "--do-lower-case/--no-do-lower-case",
+    default=None,
+    help="Lower-case before tokenising (default: the sidecar's setting, else on).",
+)
+@click.option(
+    "--word-segmenter",
+    type=click.Choice(["auto", "none", "jieba"]),
+    default="auto",
+    show_default=True,
+    help="Word boundaries for whole-word masking; auto = jieba for Chinese vocabularies.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["sentences", "jsonl"]),
+    default="sentences",
+    show_default=True,
+    help="sentences: one sentence per line, blank line between documents; jsonl: one JSON document per line.",
+)
+@click.option(
+    "--text-field", default="text", show_default=True, help="JSONL field holding the text."
+)
+@click.option("--max-seq-length", default=512, show_default=True, type=int)
+@click.option("--max-predictions-per-seq", default=20, show_default=True, type=int)
+@click.option("--masked-lm-prob", default=0.15, show_default=True, type=float)
+@click.option("--short-seq-prob", default=0.1, show_default=True, type=float)
+@click.option(
+    "--dupe-factor",
+    default=40,
+    show_default=True,
+    type=int,
+    help="Passes over each document, each with different instances and masks.",
+)
+@click.option(
+    "--max-n",
+    "--ngram",
+    "max_n",
+    default=3,
+    show_default=True,
+    type=int,
+    help="Longest masked n-gram, in words.",
+)
+@click.option(
+    "--favor-shorter-ngram/--no-favor-shorter-ngram",
+    default=True,
+    show_default=True,
+    help="p(n) ∝ 1/n instead of uniform.",
+)
+@click.option("--do-whole-word-mask/--no-do-whole-word-mask", default=True, show_default=True)
+@click.option("--random-seed", default=12345, show_default=True, type=int)
+@click.option(
+    "--masking",
+    type=click.Choice(["static", "dynamic"]),
+    default="static",
+    show_default=True,
+    help="dynamic: write no masks (token_boundary kept) and mask during training.",
+)
+@click.option(
+    "--num-shards",
+    default=None,
+    type=int,
+    help="Output files (default: from the input size, ~64 MB each).",
+)
+@click.option(
+    "--name",
+    default="pretraining",
+    show_default=True,
+    help="Output file name stem: NAME-00000-of-000NN.tfrecord.",
+)
+@click.option("--gzip", is_flag=True, help="Write .tfrecord.gz (TFRecord GZIP compression).")
+@click.option("--strict", is_flag=True, help="Fail on undecodable bytes or malformed JSONL lines.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into a non-empty output directory, replacing earlier records.",
+)
+@click.option(
+    "--runner",
+    default=None,
+    help="Beam runner (default: DirectRunner, multi-processing on all cores).",
+)
+@click.option(
+    "--num-workers",
+    type=int,
+    default=None,
+    help="DirectRunner worker processes (default: all cores).",
+)
+@click.option(
+    "--range-bytes",
+    default=64 * 1024 * 1024,
+    show_default=True,
+    type=int,
+    help="Large files are read in parallel in ranges of this size.",
+)
+@click.pass_context
+def make_pretraining(ctx, **opts):
+    """Write ALBERT pretraining TFRecords (n-gram masked LM + sentence order) from
+    sentence-per-line documents INPUTS (files, globs, directories; .gz; gs://).
+
+    Any option not listed here is passed to Beam, e.g. --project, --region,
+    --temp_location for --runner DataflowRunner.
+    """
+    from albert_data.make_pretraining import MakePretrainingRequest, run
+
+    request = MakePretrainingRequest(pass_through=tuple(ctx.args), **opts)
+    result = run(request)
+    for line in result.summary_lines():
+        click.echo(line, err=True)

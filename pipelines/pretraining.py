@@ -1,0 +1,233 @@
+"""``make-pretraining`` as a Beam pipeline.
+
+Stages (each a labelled step; the algorithms live in ``albert_data``):
+
+1. ``ReadDocuments``  byte ranges → documents (``albert_data.docranges``)
+2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise
+                      (``albert_data.pretraining``); per-bundle statistics on a side output
+3. ``WriteParts``     records → part files per output shard (``albert_data.partfiles``)
+4. ``MergeShards``    per shard: read its parts, order by key, write the TFRecord file
+5. ``Stats``          merged statistics → a JSON file for the launcher
+
+Every DoFn holds only picklable configuration and the tokenizer (which carries its
+model bytes, not a local path), so the pipeline runs unchanged on remote workers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from albert_data.docranges import read_range
+from albert_data.documents import SplitConfig, clean_document
+from albert_data.fileio import delete, open_write
+from albert_data.instances import TokenizedDocument
+from albert_data.partfiles import read_part, write_part
+from albert_data.pretraining import PretrainingConfig, VocabIds, document_hash, document_records
+from albert_data.rawtext import RawDocument, decode_line
+from albert_data.stats import PretrainingStats
+from albert_data.tfrecord import frame
+
+NAMESPACE = "albert_data.pretraining"
+
+
+class ReadDocuments(beam.DoFn):
+    """ByteRange → (offset-tagged) list of sentence strings."""
+
+    def __init__(self, *, fmt: str, text_field: str, strict: bool):
+        self.fmt = fmt
+        self.text_field = text_field
+        self.strict = strict
+        self.split = SplitConfig()
+
+    def process(self, byte_range):
+        for offset, lines in read_range(byte_range, fmt=self.fmt):
+            decoded = []
+            replaced = 0
+            for line in lines:
+                text, bad = decode_line(
+                    line, path=byte_range.path, offset=offset, strict=self.strict
+                )
+                replaced += bad
+                decoded.append(text.rstrip("\r\n"))
+            if replaced:
+                Metrics.counter(NAMESPACE, "replaced_bytes").inc(replaced)
+            if self.fmt == "jsonl":
+                sentences = self._jsonl_sentences(decoded[0], byte_range.path, offset)
+                if sentences is None:
+                    continue
+            else:
+                sentences = decoded
+            yield sentences
+
+    def _jsonl_sentences(self, line: str, path: str, offset: int):
+        try:
+            text = json.loads(line)[self.text_field]
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            if self.strict:
+                from albert_data.errors import UserError
+
+                raise UserError(
+                    f"{path}: byte {offset}: line is not JSON with a string field {self.text_field!r}; fix it, set --text-field, or drop --strict to skip such lines"
+                ) from None
+            Metrics.counter(NAMESPACE, "malformed_lines").inc()
+            return None
+        doc = clean_document(RawDocument(path, 0, tuple(text.splitlines())), self.split)
+        return list(doc.sentences)
+
+
+class MakeRecords(beam.DoFn):
+    """Sentences of one document → (shard, key, record bytes); stats per bundle."""
+
+    STATS = "stats"
+
+    def __init__(self, *, tokenizer, config: PretrainingConfig, vocab: VocabIds, num_shards: int):
+        self.tokenizer = tokenizer
+        self.config = config
+        self.vocab = vocab
+        self.num_shards = num_shards
+
+    def start_bundle(self):
+        self.stats = PretrainingStats(
+            self.config.instances.max_seq_length, self.config.masking.max_n
+        )
+
+    def process(self, sentences):
+        stats = self.stats
+        stats.documents += 1
+        text = "\n".join(sentences)
+        encodings = self.tokenizer.encode_batch(sentences) if sentences else []
+        stats.sentences += len(sentences)
+        doc = TokenizedDocument.from_sentences(
+            [e.ids for e in encodings], [e.word_starts for e in encodings]
+        )
+        stats.input_tokens += doc.num_tokens
+        for rec in document_records(
+            doc, document_hash(text), config=self.config, vocab=self.vocab, stats=stats
+        ):
+            stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
+            yield rec.key % self.num_shards, rec.key, rec.data
+
+    def finish_bundle(self):
+        yield beam.pvalue.TaggedOutput(self.STATS, WindowedValue(self.stats, 0, [GlobalWindow()]))
+
+
+class WriteParts(beam.DoFn):
+    """Buffer records per shard; write a part file per shard when the buffer is full."""
+
+    def __init__(self, parts_dir: str, flush_bytes: int = 32 * 1024 * 1024):
+        self.parts_dir = parts_dir.rstrip("/")
+        self.flush_bytes = flush_bytes
+
+    def start_bundle(self):
+        self.buffers = defaultdict(list)
+        self.size = 0
+
+    def process(self, element):
+        shard, key, data = element
+        self.buffers[shard].append((key, data))
+        self.size += len(data) + 12
+        if self.size >= self.flush_bytes:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        for item in self._flush():
+            yield WindowedValue(item, 0, [GlobalWindow()])
+
+    def _flush(self):
+        for shard, items in sorted(self.buffers.items()):
+            path = f"{self.parts_dir}/shard-{shard:05d}-{uuid.uuid4().hex}.part"
+            write_part(path, items)
+            yield shard, path
+        self.buffers = defaultdict(list)
+        self.size = 0
+
+
+class MergeShard(beam.DoFn):
+    """(shard, part paths) → the shard's TFRecord file at its temporary name."""
+
+    def __init__(self, temps: list[str], compress: bool):
+        self.temps = temps
+        self.compress = compress
+
+    def process(self, element):
+        shard, paths = element
+        paths = sorted(p for p in paths if p is not None)
+        items = []
+        for path in paths:
+            items.extend(read_part(path))
+        items.sort(key=lambda kv: kv[0])
+        with open_write(self.temps[shard], compress=self.compress) as fh:
+            for _key, data in items:
+                fh.write(frame(data))
+        delete(paths)
+        Metrics.counter(NAMESPACE, "records_written").inc(len(items))
+        yield shard, len(items)
+
+
+def merge_stats(stats_list):
+    stats_list = [s for s in stats_list if s is not None]
+    if not stats_list:
+        return None
+    total = stats_list[0]
+    for other in stats_list[1:]:
+        total = total.merge(other)
+    return total
+
+
+def build(
+    pipeline,
+    *,
+    ranges,
+    tokenizer,
+    config: PretrainingConfig,
+    vocab: VocabIds,
+    temps: list[str],
+    parts_dir: str,
+    stats_path: str,
+    fmt: str,
+    text_field: str,
+    strict: bool,
+    compress: bool,
+):
+    """Add the make-pretraining stages to ``pipeline``."""
+    num_shards = len(temps)
+    made = (
+        pipeline
+        | "ListRanges" >> beam.Create(ranges)
+        | "SpreadRanges" >> beam.Reshuffle()
+        | "ReadDocuments"
+        >> beam.ParDo(ReadDocuments(fmt=fmt, text_field=text_field, strict=strict))
+        | "MakeRecords"
+        >> beam.ParDo(
+            MakeRecords(tokenizer=tokenizer, config=config, vocab=vocab, num_shards=num_shards)
+        ).with_outputs(MakeRecords.STATS, main="records")
+    )
+    parts = made.records | "WriteParts" >> beam.ParDo(WriteParts(parts_dir))
+    every_shard = pipeline | "AllShards" >> beam.Create([(i, None) for i in range(num_shards)])
+    (
+        (parts, every_shard)
+        | "FlattenParts" >> beam.Flatten()
+        | "GroupByShard" >> beam.GroupByKey()
+        | "MergeShards" >> beam.ParDo(MergeShard(temps, compress))
+    )
+    (
+        made[MakeRecords.STATS]
+        | "MergeStats" >> beam.CombineGlobally(merge_stats).without_defaults()
+        | "WriteStats" >> beam.Map(_write_stats, stats_path)
+    )
+
+
+def _write_stats(stats: PretrainingStats, path: str) -> None:
+    import pickle
+
+    with open_write(path, compress=False) as fh:
+        fh.write(pickle.dumps(stats))
