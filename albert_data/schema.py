@@ -101,26 +101,28 @@ def _varint(value: int) -> bytes:
 
 
 def _packed_varints(values: np.ndarray) -> bytes:
-    """Varint-encode non-negative integers, vectorised over 7-bit groups."""
-    v = np.asarray(values, dtype=np.uint64)
+    """Varint-encode non-negative integers (vectorised; values below 2**21 take a fast path)."""
+    v = np.asarray(values, dtype=np.int64)
     if v.size == 0:
         return b""
-    nbytes = np.ones(v.shape, dtype=np.int64)
-    rest = v >> np.uint64(7)
-    while rest.any():
-        nbytes += rest > 0
-        rest >>= np.uint64(7)
-    total = int(nbytes.sum())
-    out = np.empty(total, dtype=np.uint8)
-    starts = np.concatenate(([0], np.cumsum(nbytes)[:-1]))
-    shift = v.copy()
-    for k in range(int(nbytes.max())):
-        live = nbytes > k
-        byte = (shift[live] & np.uint64(0x7F)).astype(np.uint8)
-        more = nbytes[live] > k + 1
-        out[starts[live] + k] = byte | (more.astype(np.uint8) << 7)
-        shift[live] >>= np.uint64(7)
-    return out.tobytes()
+    top = int(v.max())
+    if top < 0x80:
+        return v.astype(np.uint8).tobytes()
+    if top < 1 << 21:
+        # Up to three 7-bit groups per value: lay them out in a [n, 3] grid, set the
+        # continuation bits, and keep the groups each value needs (row-major order).
+        grid = np.empty((v.size, 3), dtype=np.uint8)
+        two = v >= 0x80
+        three = v >= 0x4000
+        grid[:, 0] = (v & 0x7F) | (two << 7)
+        grid[:, 1] = ((v >> 7) & 0x7F) | (three << 7)
+        grid[:, 2] = v >> 14
+        keep = np.empty((v.size, 3), dtype=bool)
+        keep[:, 0] = True
+        keep[:, 1] = two
+        keep[:, 2] = three
+        return grid[keep].tobytes()
+    return b"".join(_varint(int(x)) for x in v)
 
 
 def _length_delimited(tag: int, payload: bytes) -> bytes:
