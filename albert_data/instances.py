@@ -158,18 +158,21 @@ def truncation_counts(len_a: int, len_b: int, max_tokens: int) -> tuple[int, int
     return rest // 2, diff + (rest + 1) // 2
 
 
+def _truncate(start: int, end: int, drop: int, rng) -> slice:
+    front = int(rng.binomial(drop, 0.5)) if drop else 0
+    return slice(start + front, end - (drop - front))
+
+
 def _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome) -> Instance:
     a_start, split, b_end = pair
-    len_a, len_b = split - a_start, b_end - split
-    drop_a, drop_b = truncation_counts(len_a, len_b, max_tokens)
-    outcome.truncated_tokens += drop_a + drop_b
-    # Each dropped token comes from the front or the back with probability 1/2.
-    front_a = int(rng.binomial(drop_a, 0.5)) if drop_a else 0
-    front_b = int(rng.binomial(drop_b, 0.5)) if drop_b else 0
-    a = slice(a_start + front_a, split - (drop_a - front_a))
-    b = slice(split + front_b, b_end - (drop_b - front_b))
+    # As in Google's code the segments are swapped first and the swapped pair truncated
+    # (which side loses a token when both are equally long depends on the order).
     swapped = bool(rng.random() < 0.5)
-    first, second = (b, a) if swapped else (a, b)
+    spans = [(split, b_end), (a_start, split)] if swapped else [(a_start, split), (split, b_end)]
+    drops = truncation_counts(spans[0][1] - spans[0][0], spans[1][1] - spans[1][0], max_tokens)
+    outcome.truncated_tokens += sum(drops)
+    # Each dropped token comes from the front or the back with probability 1/2.
+    first, second = (_truncate(start, end, drop, rng) for (start, end), drop in zip(spans, drops))
     n1, n2 = first.stop - first.start, second.stop - second.start
     n = n1 + n2 + 3
     ids = np.empty(n, dtype=np.int32)
