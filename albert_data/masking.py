@@ -23,6 +23,7 @@ All randomness comes from the ``numpy.random.Generator`` passed in.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,15 +51,19 @@ class MaskingConfig:
 
     def ngram_cdfs(self) -> np.ndarray:
         """Row k-1 is the CDF of n over 1..k (the lengths possible with k words left)."""
-        weights = (
-            1.0 / np.arange(1, self.max_n + 1) if self.favor_shorter_ngram else np.ones(self.max_n)
-        )
-        table = np.ones((self.max_n, self.max_n))
-        for k in range(1, self.max_n + 1):
-            p = weights[:k] / weights[:k].sum()
-            table[k - 1, :k] = np.cumsum(p)
-            table[k - 1, k - 1] = 1.0
-        return table
+        return _ngram_cdfs(self.max_n, self.favor_shorter_ngram)
+
+
+@functools.lru_cache(maxsize=64)
+def _ngram_cdfs(max_n: int, favor_shorter: bool) -> np.ndarray:
+    weights = 1.0 / np.arange(1, max_n + 1) if favor_shorter else np.ones(max_n)
+    table = np.ones((max_n, max_n))
+    for k in range(1, max_n + 1):
+        p = weights[:k] / weights[:k].sum()
+        table[k - 1, :k] = np.cumsum(p)
+        table[k - 1, k - 1] = 1.0
+    table.setflags(write=False)
+    return table
 
 
 @dataclass(frozen=True)

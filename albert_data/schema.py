@@ -25,6 +25,7 @@ output on every runner. ``tests/test_schema.py`` checks the bytes parse with
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,6 +130,33 @@ def _length_delimited(tag: int, payload: bytes) -> bytes:
     return bytes((tag,)) + _varint(len(payload)) + payload
 
 
+@functools.lru_cache(maxsize=4096)
+def _entry_header(name: str, payload_len: int, is_float: bool) -> bytes:
+    """Everything of a ``Features.feature`` map entry that precedes the packed values.
+
+    The entry is ``{key: name, value: Feature{int64_list|float_list: {value: packed}}}``;
+    its framing depends only on the name and the payload length, so it is cached.
+    """
+    n = payload_len
+    list_header = (b"\x0a" + _varint(n)) if n else b""
+    list_len = len(list_header) + n
+    kind = b"\x12" if is_float else b"\x1a"  # Feature.float_list = 2, int64_list = 3
+    feature_header = kind + _varint(list_len) + list_header
+    feature_len = len(feature_header) + n
+    key = _KEYS[name]
+    entry_len = len(key) + 1 + len(_varint(feature_len)) + feature_len
+    return b"\x0a" + _varint(entry_len) + key + b"\x12" + _varint(feature_len) + feature_header
+
+
+def _payload(name: str, values: np.ndarray) -> bytes:
+    if name in FLOAT_FEATURES_P:
+        return np.asarray(values, dtype="<f4").tobytes()
+    arr = np.asarray(values, dtype=np.int64)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name}: negative values are not used in ALBERT records")
+    return _packed_varints(arr)
+
+
 def _int64_feature(values: np.ndarray) -> bytes:
     arr = np.asarray(values, dtype=np.int64)
     if (arr < 0).any():
@@ -148,12 +176,18 @@ _KEYS = {name: _length_delimited(0x0A, name.encode()) for name in FEATURE_ORDER}
 
 def serialize(record: Record) -> bytes:
     """Serialise a :class:`Record` as a ``tf.train.Example`` (features in schema order)."""
-    entries = []
-    for name, values in record.as_dict().items():
-        feature = _float_feature(values) if name in FLOAT_FEATURES_P else _int64_feature(values)
-        entry = _KEYS[name] + _length_delimited(0x12, feature)
-        entries.append(_length_delimited(0x0A, entry))  # Features.feature map entry = 1
-    return _length_delimited(0x0A, b"".join(entries))  # Example.features = 1
+    parts = []
+    for name in FEATURE_ORDER:
+        values = (
+            np.array((record.next_sentence_labels,), dtype=np.int64)
+            if name == LABEL_FEATURE
+            else getattr(record, name)
+        )
+        payload = _payload(name, values)
+        parts.append(_entry_header(name, len(payload), name in FLOAT_FEATURES_P))
+        parts.append(payload)
+    body = b"".join(parts)
+    return b"\x0a" + _varint(len(body)) + body
 
 
 def parse(serialized: bytes) -> dict[str, np.ndarray]:
