@@ -18,7 +18,11 @@ from albert_data.errors import UserError
 # (module in albert_data.commands, click command object name). A command is listed
 # here only once it really works.
 COMMANDS: list[tuple[str, str]] = [
+    ("sample", "sample"),
     ("split_sentences", "split_sentences"),
+    ("make_pretraining", "make_pretraining"),
+    ("inspect", "inspect"),
+    ("spm_train", "spm_train"),
 ]
 
 

@@ -1,0 +1,76 @@
+"""``albert-data sample``: the bundled sample corpus, or a bigger one generated from it."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("sample")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="Where to write the raw text (blank line between documents).",
+)
+@click.option(
+    "--size",
+    default=None,
+    help="Generate about this much text instead (e.g. 20MB), seeded from the sample.",
+)
+@click.option(
+    "--seed", default=12345, show_default=True, type=int, help="Seed of the generated corpus."
+)
+@click.option(
+    "--sentence-per-line", is_flag=True, help="Write split sentences (what make-pretraining reads)."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def sample(lang, output, size, seed, sentence_per_line, overwrite):
+    """Write the sample corpus shipped with albert-data (written by this project).
+
+    Without --size: the bundled raw text (several dozen documents). With --size: a
+    seeded corpus of about that many bytes recombined from it, for benchmarks.
+    """
+    import os
+
+    from albert_data.corpus import sample_text, write_corpus
+    from albert_data.errors import UserError
+
+    if os.path.exists(output) and not overwrite:
+        raise UserError(f"output {output} already exists; choose another -o or pass --overwrite")
+    if size is None and not sentence_per_line:
+        tmp = f"{output}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(sample_text(lang))
+        os.replace(tmp, output)
+    else:
+        target = _parse_size(size) if size is not None else len(sample_text(lang).encode("utf-8"))
+        write_corpus(
+            output, lang, seed=seed, target_bytes=target, sentence_per_line=sentence_per_line
+        )
+    click.echo(f"wrote {output} ({os.path.getsize(output):,} bytes)", err=True)
+
+
+def _parse_size(text: str) -> int:
+    from albert_data.errors import UserError
+
+    units = {
+        "": 1,
+        "B": 1,
+        "KB": 1000,
+        "MB": 1000**2,
+        "GB": 1000**3,
+        "K": 1000,
+        "M": 1000**2,
+        "G": 1000**3,
+    }
+    value = text.strip().upper()
+    number = value.rstrip("KMGB")
+    unit = value[len(number) :]
+    try:
+        amount = float(number) * units[unit]
+    except (ValueError, KeyError):
+        raise UserError(f"--size {text!r} is not a size; write e.g. 500KB, 20MB or 1GB") from None
+    if amount < 1:
+        raise UserError(f"--size {text!r} must be positive")
+    return int(amount)
