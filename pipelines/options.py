@@ -48,7 +48,9 @@ def build_options(
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     # Worker failures are re-raised by run_pipeline as one line; the local job service
     # would otherwise print every worker traceback first.
-    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.CRITICAL)
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(
+        logging.CRITICAL
+    )
     args = list(pass_through)
     if runner is None or runner.lower() in ("direct", "directrunner"):
         workers = num_workers or os.cpu_count() or 1

@@ -1,0 +1,261 @@
+"""SentencePiece models (ALBERT's ``30k-clean.model`` or one trained by ``spm-train``).
+
+Encoding pipeline, identical at training and encoding time:
+``normalizer(text)`` → optional jieba pre-segmentation (Chinese models trained with it)
+→ SentencePiece (whose own normalisation rule lives inside the model). Word starts follow
+the rule in :mod:`vocab.base`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vocab.base import (
+    Encoding,
+    Normalizer,
+    Tokenizer,
+    VocabError,
+    WordRule,
+    as_id_list,
+    check_word_segmenter,
+    encodings_from_lists,
+    flatten_ids,
+    is_special_name,
+    normalization_dict,
+    resolve_special,
+    split_encodings,
+)
+from vocab.chars import has_cjk, is_symbolic
+from vocab.jieba_words import JiebaSegmenter, align_batch
+
+PRE_SEGMENTATIONS = ("none", "jieba")
+
+# sentencepiece_model.proto: ModelProto.pieces = 1; SentencePiece.piece = 1, .type = 3.
+NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _skip(buf: bytes, pos: int, wire: int) -> int:
+    if wire == 0:
+        return _varint(buf, pos)[1]
+    if wire == 1:
+        return pos + 8
+    if wire == 2:
+        length, pos = _varint(buf, pos)
+        return pos + length
+    if wire == 5:
+        return pos + 4
+    raise ValueError(f"unsupported protobuf wire type {wire}")
+
+
+def _piece_type(buf: bytes, start: int, end: int) -> int:
+    pos, kind = start, NORMAL
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        if key >> 3 == 3 and key & 7 == 0:
+            kind, pos = _varint(buf, pos)
+        else:
+            pos = _skip(buf, pos, key & 7)
+    return kind
+
+
+def piece_types(model: bytes) -> np.ndarray:
+    """int8 [vocab]: each piece's type (NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE),
+    read from the serialized ModelProto without the generated protobuf module."""
+    kinds: list[int] = []
+    pos, end = 0, len(model)
+    while pos < end:
+        key, pos = _varint(model, pos)
+        if key >> 3 == 1 and key & 7 == 2:
+            length, pos = _varint(model, pos)
+            kinds.append(_piece_type(model, pos, pos + length))
+            pos += length
+        else:
+            pos = _skip(model, pos, key & 7)
+    return np.asarray(kinds, dtype=np.int8)
+
+
+def spm_word_rule(pieces: Sequence[str], kinds: np.ndarray) -> WordRule:
+    """Word-start tables for SentencePiece pieces (see :mod:`vocab.base`)."""
+    # <unk> stands for characters inside a word (``caf<unk>``) as often as for a word, so it
+    # is treated like letters: a word start only after a bare ``▁``.
+    own_word = np.isin(kinds, (CONTROL, USER_DEFINED, UNUSED))
+    isolated = np.array(
+        [
+            bool(own) or is_symbolic(p.lstrip("▁")) or has_cjk(p)
+            for p, own in zip(pieces, own_word, strict=True)
+        ],
+        dtype=bool,
+    )
+    marked = np.array([p.startswith("▁") for p in pieces], dtype=bool)
+    bare = np.array([p == "▁" for p in pieces], dtype=bool) & (kinds == NORMAL)
+    return WordRule(starts=marked | isolated, isolated=isolated, joins_next=bare)
+
+
+def _load_processor(model: bytes):
+    import sentencepiece as spm
+
+    try:
+        return spm.SentencePieceProcessor(model_proto=model)
+    except (RuntimeError, OSError, TypeError) as err:
+        raise VocabError(f"not a SentencePiece model ({err})") from None
+
+
+class SentencePieceTokenizer(Tokenizer):
+    """A SentencePiece model held as bytes, so the tokenizer pickles without local paths.
+
+    ``pre_segmentation`` must be what the model was trained with (the sidecar says);
+    ``word_segmenter="jieba"`` aligns jieba words to pieces for Chinese whole-word masking.
+    ``num_threads`` is SentencePiece's batch-encoding thread count.
+    """
+
+    kind = "sentencepiece"
+
+    def __init__(
+        self,
+        model: bytes,
+        *,
+        normalizer: Normalizer | None = None,
+        word_segmenter: str = "none",
+        pre_segmentation: str = "none",
+        num_threads: int = 1,
+        path: str | None = None,
+        lang: str | None = None,
+    ):
+        if pre_segmentation not in PRE_SEGMENTATIONS:
+            raise VocabError(
+                f"{path or 'model'}: unknown pre-segmentation {pre_segmentation!r}; "
+                f"choose one of {', '.join(PRE_SEGMENTATIONS)}"
+            )
+        self._model = bytes(model)
+        self.path = path
+        self.lang = lang
+        self.normalizer = normalizer
+        self.word_segmenter = check_word_segmenter(word_segmenter)
+        self.pre_segmentation = pre_segmentation
+        self.num_threads = int(num_threads)
+        self._sp = None
+        try:
+            sp = self._processor()
+        except VocabError as err:
+            raise VocabError(f"{path or 'model'}: {err}") from None
+        self.vocab_size = int(sp.get_piece_size())
+        self._pieces = [sp.id_to_piece(i) for i in range(self.vocab_size)]
+        self._index = {p: i for i, p in enumerate(self._pieces)}
+        self._kinds = piece_types(self._model)
+        if self._kinds.size != self.vocab_size:
+            raise VocabError(f"{path or 'model'}: could not read the piece types of the model")
+        self.special = resolve_special(self._index, path or "SentencePiece model")
+        self._rule = spm_word_rule(self._pieces, self._kinds)
+        self._segmenter = JiebaSegmenter() if self._needs_jieba() else None
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs) -> SentencePieceTokenizer:
+        path = Path(path)
+        try:
+            model = path.read_bytes()
+        except OSError as err:
+            raise VocabError(
+                f"{path}: cannot read the SentencePiece model ({err.strerror})"
+            ) from None
+        return cls(model, path=str(path), **kwargs)
+
+    def _needs_jieba(self) -> bool:
+        return self.word_segmenter == "jieba" or self.pre_segmentation == "jieba"
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_sp"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def _processor(self):
+        if self._sp is None:
+            self._sp = _load_processor(self._model)
+        return self._sp
+
+    @property
+    def model_bytes(self) -> bytes:
+        return self._model
+
+    # -- encoding -----------------------------------------------------------------------
+
+    def prepare(self, text: str) -> tuple[str, np.ndarray | None]:
+        """The exact string SentencePiece sees (normalised, pre-segmented), and the jieba
+        CJK word spans in it when pre-segmentation computed them."""
+        if self.normalizer is not None:
+            text = self.normalizer(text)
+        if self.pre_segmentation == "jieba":
+            return self._segmenter.presegment(text)
+        return text, None
+
+    def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
+        prepared = [self.prepare(t) for t in texts]
+        strings = [p[0] for p in prepared]
+        sp = self._processor()
+        if self.word_segmenter != "jieba":
+            # Lists of ints flattened into one array: sentencepiece's out_type="numpy" costs
+            # more per call on short batches (measured with sentencepiece 0.2.x).
+            lists = sp.encode(strings, out_type=int, num_threads=self.num_threads)
+            return encodings_from_lists(lists, self._rule)
+        maps = sp.encode(strings, out_type="offset_mapping", num_threads=self.num_threads)
+        flat, lengths = flatten_ids([m["ids"] for m in maps])
+        starts = self._rule.apply_flat(flat, lengths)
+        spans = [self._segmenter.cjk_spans(t) if s is None else s for t, s in prepared]
+        starts = align_batch(strings, [m["offsets"] for m in maps], lengths, starts, spans)
+        return split_encodings(flat, self._rule.join_flat(flat, lengths, starts), lengths)
+
+    # -- vocabulary ---------------------------------------------------------------------
+
+    def id_to_piece(self, ids: int | Iterable[int] | np.ndarray) -> list[str]:
+        return [self._pieces[i] for i in as_id_list(ids)]
+
+    def piece_to_id(self, piece: str) -> int:
+        return self._index.get(piece, self.special.unk)
+
+    def regular_ids(self) -> np.ndarray:
+        text_piece = np.isin(self._kinds, (NORMAL, USER_DEFINED))
+        named = np.array([is_special_name(p) for p in self._pieces], dtype=bool)
+        return np.flatnonzero(text_piece & ~named).astype(np.int32)
+
+    def settings(self) -> dict:
+        return {
+            "normalization": normalization_dict(self.normalizer),
+            "pre_segmentation": self.pre_segmentation,
+            "word_segmenter": self.word_segmenter,
+        }
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(b"sentencepiece\0")
+        digest.update(self._model)
+        digest.update(json.dumps(self.settings(), sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def describe(self) -> dict:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "vocab_size": self.vocab_size,
+            "lang": self.lang,
+            **self.settings(),
+            "special": self.special.__dict__.copy(),
+            "fingerprint": self.fingerprint(),
+        }
