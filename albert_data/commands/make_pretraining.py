@@ -118,9 +118,14 @@ def make_pretraining(ctx, **opts):
     Any option not listed here is passed to Beam, e.g. --project, --region,
     --temp_location for --runner DataflowRunner.
     """
+    from albert_data.commands.beam_args import split_pass_through
+    from albert_data.errors import UserError
     from albert_data.make_pretraining import MakePretrainingRequest, run
 
-    request = MakePretrainingRequest(pass_through=tuple(ctx.args), **opts)
+    inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
+    if not inputs:
+        raise UserError("no INPUTS given; name the sentence-per-line files, globs or directories")
+    request = MakePretrainingRequest(inputs=tuple(inputs), pass_through=tuple(beam_args), **opts)
     result = run(request)
     for line in result.summary_lines():
         click.echo(line, err=True)

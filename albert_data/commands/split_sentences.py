@@ -91,13 +91,19 @@ def split_sentences(
     Any option not listed here is passed to Beam (e.g. --project, --region,
     --temp_location for --runner DataflowRunner).
     """
+    from albert_data.commands.beam_args import split_pass_through
     from albert_data.documents import SplitConfig
     from albert_data.errors import UserError
     from albert_data.fileio import expand_inputs
     from albert_data.rawtext import ReadConfig, check_not_binary
 
-    if ctx.args and runner is None:
-        raise UserError(f"unknown option(s) {' '.join(ctx.args)}; Beam options need --runner")
+    inputs, beam_args = split_pass_through(list(inputs) + list(ctx.args))
+    if beam_args and runner is None:
+        raise UserError(
+            f"unknown option(s) {' '.join(beam_args)}; Beam pipeline options need --runner"
+        )
+    if not inputs:
+        raise UserError("no INPUTS given; name the raw text files, globs or directories to split")
     try:
         config = SplitConfig(
             read=ReadConfig(format=input_format, text_field=text_field, strict=strict),

@@ -226,42 +226,6 @@ def _check_recipe(recipe) -> None:
         raise UserError(f"--vocab-size {recipe.vocab_size} must be positive")
 
 
-def _looks_like_input(token: str) -> bool:
-    import glob
-
-    return "://" in token or os.path.exists(token) or bool(glob.glob(token))
-
-
-def _is_bare_option(tokens: list[str], i: int) -> bool:
-    """``tokens[i]`` (``--name``) carries no separate value."""
-    token = tokens[i]
-    if "=" in token or i + 1 == len(tokens) or tokens[i + 1].startswith("-"):
-        return True
-    return _looks_like_input(tokens[i + 1])
-
-
-def split_pass_through(tokens: list[str]) -> tuple[list[str], list[str]]:
-    """Separate INPUTS from Beam pipeline options that click passed through with them.
-
-    ``--name=value`` and bare ``--flag`` are options; ``--name value`` takes ``value``
-    unless it names an existing file, directory, glob match or URL (then it is an input).
-    """
-    inputs: list[str] = []
-    options: list[str] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if not token.startswith("--"):
-            inputs.append(token)
-        elif _is_bare_option(tokens, i):
-            options.append(token)
-        else:
-            options.append(f"{token}={tokens[i + 1]}")
-            i += 1
-        i += 1
-    return inputs, options
-
-
 def _describe_inputs(files: list[str]) -> str:
     return files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more files)"
 
@@ -339,6 +303,8 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     Beam file systems too). Defaults: unigram, 30 000 pieces, <pad>=0, <unk>=1, no BOS/EOS,
     [CLS] [SEP] [MASK] = 2 3 4, user symbols ( ) " - . – £ €, lower-cased text.
     """
+    from albert_data.commands.beam_args import split_pass_through
+
     positional, beam_args = split_pass_through(list(inputs) + list(ctx.args))
     if beam_args and opts["runner"] is None:
         raise UserError(f"unknown option {beam_args[0]}; Beam pipeline options need --runner")

@@ -1,0 +1,253 @@
+"""make-pretraining throughput and memory, measured on the whole command.
+
+A sentence-per-line corpus is generated from the bundled sample (``albert_data.corpus``,
+seeded), a SentencePiece vocabulary is trained on it with ALBERT's recipe, then
+``albert-data make-pretraining`` runs as a user would run it (English, seq 512,
+dupe 2, n-gram 3) with one and two DirectRunner workers on a 1x corpus and with one
+worker on an 8x corpus. Reported: output tokens per second of wall time for the whole
+process (start-up included) and the peak resident memory of the whole process tree
+(launcher + Beam workers), sampled every 50 ms from /proc.
+
+A second part times the pure stages on the 1x corpus in this process, to show where the
+time goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "pretraining"
+BIN = Path(sys.executable).parent / "albert-data"
+BASE_BYTES = int(os.environ.get("BENCH_PRETRAINING_BYTES", 6_000_000))
+COMMON = [
+    "--max-seq-length",
+    "512",
+    "--max-predictions-per-seq",
+    "20",
+    "--dupe-factor",
+    "2",
+    "--max-n",
+    "3",
+    "--random-seed",
+    "12345",
+]
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run_measured(args: list[str]) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS of its process tree in bytes)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    done.set()
+    sampler.join()
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{err}")
+    return elapsed, peak
+
+
+def prepare() -> dict:
+    from albert_data.corpus import write_corpus
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    corpora = {}
+    for factor in (1, 8):
+        path = OUT / f"corpus-{factor}x.txt"
+        if not path.exists():
+            write_corpus(
+                str(path),
+                "en",
+                seed=factor,
+                target_bytes=BASE_BYTES * factor,
+                sentence_per_line=True,
+            )
+        corpora[factor] = path
+    model = OUT / "spm.model"
+    if not model.exists():
+        subprocess.run(
+            [
+                str(BIN),
+                "spm-train",
+                str(corpora[1]),
+                "--model-prefix",
+                str(OUT / "spm"),
+                "--vocab-size",
+                "8000",
+                "--no-hard-vocab-limit",
+                "--overwrite",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return {"corpora": corpora, "model": model}
+
+
+def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:
+    out = OUT / f"records-{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    elapsed, peak = run_measured(
+        [
+            str(BIN),
+            "make-pretraining",
+            str(corpus),
+            "-o",
+            str(out),
+            "--spm-model",
+            str(model),
+            "--num-workers",
+            str(workers),
+            *COMMON,
+        ]
+    )
+    stats = json.loads((out / "stats.json").read_text())
+    tokens = stats["counts"]["tokens"]
+    return {
+        "corpus_mb": corpus.stat().st_size / 1e6,
+        "workers": workers,
+        "seconds": elapsed,
+        "output_tokens": tokens,
+        "tokens_per_second": tokens / elapsed,
+        "peak_rss_mb": peak / 1e6,
+    }
+
+
+def stage_profile(corpus: Path, model: Path) -> dict:
+    """Seconds per pure stage over the 1x corpus in this process (one core)."""
+    import numpy as np
+
+    from albert_data.docranges import ByteRange, read_range
+    from albert_data.instances import InstanceConfig, TokenizedDocument, create_instances
+    from albert_data.masking import MaskingConfig, mask_sequence
+    from albert_data.pretraining import PretrainingConfig, build_record, document_hash, document_rng
+    from albert_data.schema import serialize
+    from albert_data.tokenization import load_tokenizer
+
+    tok = load_tokenizer(spm_model=str(model))
+    cfg = PretrainingConfig(
+        instances=InstanceConfig(max_seq_length=512), masking=MaskingConfig(), dupe_factor=2
+    )
+    regular = tok.regular_ids()
+    t = dict.fromkeys(("read", "tokenize", "instances", "masking", "serialize"), 0.0)
+    tokens = 0
+    clock = time.process_time
+    t0 = clock()
+    docs = [
+        [line.decode().rstrip("\n") for line in lines]
+        for _, lines in read_range(ByteRange(str(corpus), 0, -1), fmt="sentences")
+    ]
+    t["read"] = clock() - t0
+    for sentences in docs:
+        t0 = clock()
+        enc = tok.encode_batch(sentences)
+        doc = TokenizedDocument.from_sentences([e.ids for e in enc], [e.word_starts for e in enc])
+        t["tokenize"] += clock() - t0
+        digest = document_hash("\n".join(sentences))
+        for dupe in range(cfg.dupe_factor):
+            rng = document_rng(cfg.random_seed, digest, dupe)
+            t0 = clock()
+            outcome = create_instances(
+                doc, config=cfg.instances, cls_id=tok.special.cls, sep_id=tok.special.sep, rng=rng
+            )
+            t1 = clock()
+            t["instances"] += t1 - t0
+            for inst in outcome.instances:
+                t0 = clock()
+                masked = mask_sequence(
+                    inst.ids,
+                    inst.token_boundary,
+                    inst.special,
+                    config=cfg.masking,
+                    mask_id=tok.special.mask,
+                    regular_ids=regular,
+                    rng=rng,
+                )
+                t1 = clock()
+                serialize(build_record(inst, masked, cfg.shape))
+                t["serialize"] += clock() - t1
+                t["masking"] += t1 - t0
+                tokens += inst.ids.size
+    total = sum(t.values())
+    return {
+        "stage_seconds": {k: round(v, 3) for k, v in t.items()},
+        "core_tokens_per_cpu_second": tokens / total,
+        "output_tokens": int(np.int64(tokens)),
+    }
+
+
+def run() -> dict:
+    env = prepare()
+    results = {
+        "1x_1_worker": run_pipeline(env["corpora"][1], env["model"], 1, "1x-w1"),
+        "1x_2_workers": run_pipeline(env["corpora"][1], env["model"], 2, "1x-w2"),
+        "8x_1_worker": run_pipeline(env["corpora"][8], env["model"], 1, "8x-w1"),
+    }
+    print("make-pretraining (English, SentencePiece 8k, seq 512, dupe 2, n-gram 3), whole process:")
+    print(
+        f"  {'run':<14}{'corpus MB':>10}{'seconds':>9}{'out tokens':>12}{'tokens/s':>11}{'peak RSS MB':>13}"
+    )
+    for name, r in results.items():
+        print(
+            f"  {name:<14}{r['corpus_mb']:>10.1f}{r['seconds']:>9.1f}{r['output_tokens']:>12,}"
+            f"{r['tokens_per_second']:>11,.0f}{r['peak_rss_mb']:>13.0f}"
+        )
+    speedup = (
+        results["1x_2_workers"]["tokens_per_second"] / results["1x_1_worker"]["tokens_per_second"]
+    )
+    growth = results["8x_1_worker"]["peak_rss_mb"] / results["1x_1_worker"]["peak_rss_mb"]
+    print(f"  two workers / one: {speedup:.2f}x;  peak memory 8x / 1x corpus: {growth:.2f}x")
+    profile = stage_profile(env["corpora"][1], env["model"])
+    print(
+        "  where the time goes (pure stages, one core, CPU seconds):",
+        ", ".join(f"{k} {v:.2f}" for k, v in profile["stage_seconds"].items()),
+        f"→ {profile['core_tokens_per_cpu_second']:,.0f} tokens/CPU-second",
+    )
+    results["speedup_2_workers"] = speedup
+    results["memory_growth_8x"] = growth
+    results["stages"] = profile
+    return results
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,85 @@
+"""Beam options: pass-through parsing, the local default, staging for remote runners."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from albert_data.commands.beam_args import split_pass_through
+from pipelines.options import build_options
+from tests.cli_helpers import error_line, run_cli
+
+
+def test_split_pass_through_separates_inputs_and_options(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("x")
+    tokens = [
+        str(doc),
+        "--project",
+        "p",
+        "--temp_location",
+        "gs://bucket/tmp",
+        "--region=us-central1",
+        "--save_main_session",
+        str(tmp_path / "*.txt"),
+    ]
+    inputs, options = split_pass_through(tokens)
+    assert inputs == [str(doc), str(tmp_path / "*.txt")]
+    assert options == [
+        "--project=p",
+        "--temp_location=gs://bucket/tmp",
+        "--region=us-central1",
+        "--save_main_session",
+    ]
+
+
+def test_local_default_is_multiprocessing_direct_runner():
+    opts = build_options(runner=None, pass_through=[], num_workers=3).get_all_options()
+    assert opts["runner"] == "DirectRunner"
+    assert opts["direct_running_mode"] == "multi_processing"
+    assert opts["direct_num_workers"] == 3
+
+
+def test_remote_runner_stages_this_package_as_a_wheel():
+    opts = build_options(
+        runner="DataflowRunner",
+        pass_through=["--project=p", "--region=r", "--temp_location=gs://b/t"],
+        job_name="albert-data-test",
+    ).get_all_options()
+    assert opts["runner"] == "DataflowRunner" and opts["project"] == "p"
+    wheel = Path(opts["extra_packages"][0])
+    assert wheel.name.startswith("albert_data-") and wheel.suffix == ".whl"
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "pipelines/pretraining.py" in names and "albert_data/masking.py" in names
+    assert "vocab/base.py" in names
+
+
+def test_user_staging_is_respected():
+    opts = build_options(
+        runner="DataflowRunner", pass_through=["--setup_file=/x/setup.py"]
+    ).get_all_options()
+    assert not opts.get("extra_packages")
+
+
+def test_beam_options_need_a_runner(tmp_path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("A sentence.\n")
+    proc = run_cli("split-sentences", doc, "-o", tmp_path / "o.txt", "--project", "p", check=False)
+    assert (
+        proc.returncode == 2
+        and "--project=p" in error_line(proc)
+        and "--runner" in error_line(proc)
+    )
+    run_cli(
+        "split-sentences",
+        doc,
+        "-o",
+        tmp_path / "o.txt",
+        "--runner",
+        "DirectRunner",
+        "--direct_num_workers",
+        "1",
+        "--num-workers",
+        "1",
+    )
+    assert (tmp_path / "o.txt").read_text() == "A sentence.\n"
