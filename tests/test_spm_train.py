@@ -240,7 +240,7 @@ def test_real_entry_point(tmp_path):
 
 
 def test_pass_through_options_are_told_from_inputs(tmp_path):
-    from albert_data.commands.spm_train import split_pass_through
+    from albert_data.commands.beam_args import split_pass_through
 
     a = write_lines(tmp_path / "a.txt", EN[:5])
     b = write_lines(tmp_path / "b.txt", EN[5:10])
