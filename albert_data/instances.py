@@ -64,6 +64,15 @@ class TokenizedDocument:
             offsets,
         )
 
+    @classmethod
+    def from_flat(
+        cls, ids: np.ndarray, word_starts: np.ndarray, lengths: np.ndarray
+    ) -> TokenizedDocument:
+        """From a tokenizer's concatenated encoding of the sentences (empty ones dropped)."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(lengths[lengths > 0])))
+        return cls(np.asarray(ids, dtype=np.int32), np.asarray(word_starts, dtype=bool), offsets)
+
     @property
     def num_sentences(self) -> int:
         return self.offsets.size - 1

@@ -60,7 +60,7 @@ class MakePretrainingRequest:
     overwrite: bool = False
     runner: str | None = None
     num_workers: int | None = None
-    range_bytes: int = 64 * 1024 * 1024
+    range_bytes: int | None = None
     pass_through: tuple[str, ...] = ()
 
 
@@ -111,7 +111,7 @@ def pretraining_config(req: MakePretrainingRequest):
         raise UserError(f"--dupe-factor {req.dupe_factor} must be >= 1")
     if req.num_shards is not None and req.num_shards < 1:
         raise UserError(f"--num-shards {req.num_shards} must be >= 1")
-    if req.range_bytes < 1:
+    if req.range_bytes is not None and req.range_bytes < 1:
         raise UserError(f"--range-bytes {req.range_bytes} must be >= 1")
     return PretrainingConfig(
         instances=InstanceConfig(
@@ -133,6 +133,12 @@ def pretraining_config(req: MakePretrainingRequest):
 def choose_num_shards(input_bytes: int, dupe_factor: int) -> int:
     estimate = input_bytes * _OUTPUT_PER_INPUT_BYTE * dupe_factor
     return max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
+
+
+def auto_range_bytes(total_bytes: int) -> int:
+    """About 64 ranges for the input, each between 1 MB and 64 MB: enough to keep every
+    worker busy on one machine, few enough to keep per-range overhead negligible."""
+    return min(64 * 1024 * 1024, max(1024 * 1024, total_bytes // 64))
 
 
 def shard_paths(output: str, name: str, num_shards: int, gzip: bool) -> list[str]:
@@ -198,7 +204,8 @@ def run(req: MakePretrainingRequest) -> RunResult:
         raise UserError(
             f"all {len(files)} input file(s) are empty (first: {files[0]}); give sentence-per-line documents"
         )
-    ranges = [r for f in files for r in plan_ranges(f, sizes[f], range_bytes=req.range_bytes)]
+    range_bytes = req.range_bytes or auto_range_bytes(sum(sizes.values()))
+    ranges = [r for f in files for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)]
     num_shards = req.num_shards or choose_num_shards(input_bytes, req.dupe_factor)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
     work = f"{req.output.rstrip('/')}/.albert-data-{uuid.uuid4().hex[:12]}"

@@ -180,8 +180,8 @@ def stage_profile(corpus: Path, model: Path) -> dict:
     t["read"] = clock() - t0
     for sentences in docs:
         t0 = clock()
-        enc = tok.encode_batch(sentences)
-        doc = TokenizedDocument.from_sentences([e.ids for e in enc], [e.word_starts for e in enc])
+        flat = tok.encode_flat(sentences)
+        doc = TokenizedDocument.from_flat(flat.ids, flat.word_starts, flat.lengths)
         t["tokenize"] += clock() - t0
         digest = document_hash("\n".join(sentences))
         for dupe in range(cfg.dupe_factor):

@@ -104,11 +104,9 @@ class MakeRecords(beam.DoFn):
         stats = self.stats
         stats.documents += 1
         text = "\n".join(sentences)
-        encodings = self.tokenizer.encode_batch(sentences) if sentences else []
         stats.sentences += len(sentences)
-        doc = TokenizedDocument.from_sentences(
-            [e.ids for e in encodings], [e.word_starts for e in encodings]
-        )
+        flat = self.tokenizer.encode_flat(sentences)
+        doc = TokenizedDocument.from_flat(flat.ids, flat.word_starts, flat.lengths)
         stats.input_tokens += doc.num_tokens
         for rec in document_records(
             doc, document_hash(text), config=self.config, vocab=self.vocab, stats=stats

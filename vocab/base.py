@@ -77,6 +77,18 @@ class Encoding:
         return int(self.ids.size)
 
 
+@dataclass(frozen=True)
+class FlatEncoding:
+    """Several texts encoded at once, concatenated: text i is ``ids[offsets[i]:offsets[i+1]]``."""
+
+    ids: np.ndarray  # int32 [total]
+    word_starts: np.ndarray  # bool [total]
+    lengths: np.ndarray  # int64 [num_texts]
+
+    def split(self) -> list[Encoding]:
+        return split_encodings(self.ids, self.word_starts, self.lengths)
+
+
 def is_special_name(piece: str) -> bool:
     """``[CLS]``, ``[unused3]``, ``<pad>``, ``<S>``, ``<0x41>``: symbol names, not text."""
     return _SPECIAL_NAME_RE.match(piece) is not None
@@ -199,9 +211,14 @@ class Tokenizer(ABC):
     def encode(self, text: str) -> Encoding:
         return self.encode_batch([text])[0]
 
-    @abstractmethod
     def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
-        """Encode many texts at once (the fast path)."""
+        """Encode many texts at once, one :class:`Encoding` each."""
+        return self.encode_flat(texts).split()
+
+    @abstractmethod
+    def encode_flat(self, texts: Sequence[str]) -> FlatEncoding:
+        """Encode many texts at once into one concatenation (the fast path: no per-text
+        arrays, which is what a document's sentences need)."""
 
     @abstractmethod
     def id_to_piece(self, ids: int | Iterable[int] | np.ndarray) -> list[str]:

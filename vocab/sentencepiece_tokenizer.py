@@ -16,19 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from vocab.base import (
-    Encoding,
+    FlatEncoding,
     Normalizer,
     Tokenizer,
     VocabError,
     WordRule,
     as_id_list,
     check_word_segmenter,
-    encodings_from_lists,
     flatten_ids,
     is_special_name,
     normalization_dict,
     resolve_special,
-    split_encodings,
 )
 from vocab.chars import has_cjk, is_symbolic
 from vocab.jieba_words import JiebaSegmenter, align_batch
@@ -206,7 +204,7 @@ class SentencePieceTokenizer(Tokenizer):
             return self._segmenter.presegment(text)
         return text, None
 
-    def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
+    def encode_flat(self, texts: Sequence[str]) -> FlatEncoding:
         prepared = [self.prepare(t) for t in texts]
         strings = [p[0] for p in prepared]
         sp = self._processor()
@@ -214,13 +212,14 @@ class SentencePieceTokenizer(Tokenizer):
             # Lists of ints flattened into one array: sentencepiece's out_type="numpy" costs
             # more per call on short batches (measured with sentencepiece 0.2.x).
             lists = sp.encode(strings, out_type=int, num_threads=self.num_threads)
-            return encodings_from_lists(lists, self._rule)
+            flat, lengths = flatten_ids(lists)
+            return FlatEncoding(flat, self._rule.apply_flat(flat, lengths), lengths)
         maps = sp.encode(strings, out_type="offset_mapping", num_threads=self.num_threads)
         flat, lengths = flatten_ids([m["ids"] for m in maps])
         starts = self._rule.apply_flat(flat, lengths)
         spans = [self._segmenter.cjk_spans(t) if s is None else s for t, s in prepared]
         starts = align_batch(strings, [m["offsets"] for m in maps], lengths, starts, spans)
-        return split_encodings(flat, self._rule.join_flat(flat, lengths, starts), lengths)
+        return FlatEncoding(flat, self._rule.join_flat(flat, lengths, starts), lengths)
 
     # -- vocabulary ---------------------------------------------------------------------
 

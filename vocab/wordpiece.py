@@ -27,19 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from vocab.base import (
-    Encoding,
+    FlatEncoding,
     Normalizer,
     Tokenizer,
     VocabError,
     WordRule,
     as_id_list,
     check_word_segmenter,
-    encodings_from_lists,
     flatten_ids,
     is_special_name,
     normalization_dict,
     resolve_special,
-    split_encodings,
 )
 from vocab.chars import bert_lower_strip_accents, has_cjk
 from vocab.jieba_words import JiebaSegmenter, align_batch
@@ -158,20 +156,19 @@ class WordPieceTokenizer(Tokenizer):
             text = bert_lower_strip_accents(text)
         return text
 
-    def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
+    def encode_flat(self, texts: Sequence[str]) -> FlatEncoding:
         strings = [self.prepare(t) for t in texts]
         tk = self._tokenizer()
         if self.num_threads == 1:
             encoded = [tk.encode(s, add_special_tokens=False) for s in strings]
         else:
             encoded = tk.encode_batch(strings, add_special_tokens=False)
-        if self._segmenter is None:
-            return encodings_from_lists([e.ids for e in encoded], self._rule)
         flat, lengths = flatten_ids([e.ids for e in encoded])
         starts = self._rule.apply_flat(flat, lengths)
-        spans = [self._segmenter.cjk_spans(t) for t in strings]
-        starts = align_batch(strings, [e.offsets for e in encoded], lengths, starts, spans)
-        return split_encodings(flat, starts, lengths)
+        if self._segmenter is not None:
+            spans = [self._segmenter.cjk_spans(t) for t in strings]
+            starts = align_batch(strings, [e.offsets for e in encoded], lengths, starts, spans)
+        return FlatEncoding(flat, starts, lengths)
 
     # -- vocabulary ---------------------------------------------------------------------
 
