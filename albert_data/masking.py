@@ -147,50 +147,52 @@ def mask_sequence(
     lengths = np.minimum(lengths, left)
     order = rng.permutation(k)
 
-    chosen_starts, chosen_ends, chosen_n = _greedy_select(
-        order.tolist(), lengths.tolist(), starts.tolist(), ends.tolist(), budget, ids.size
-    )
-    if not chosen_starts:
+    covered, chosen_n = _greedy_select(order, lengths, starts, ends, budget, ids.size, config.max_n)
+    if not chosen_n:
         empty = np.zeros(0, dtype=np.int32)
         return MaskResult(ids.copy(), empty, empty, empty)
-    positions = np.concatenate([np.arange(s, e) for s, e in zip(chosen_starts, chosen_ends)])
-    positions.sort()
-    positions = positions.astype(np.int32)
+    positions = np.flatnonzero(np.frombuffer(covered, dtype=np.uint8)).astype(np.int32)
     labels = ids[positions]
     out = ids.copy()
     roll = rng.random(positions.size)
-    to_mask = roll < 0.8
-    to_random = roll >= 0.9
-    out[positions[to_mask]] = mask_id
-    if to_random.any():
-        out[positions[to_random]] = rng.choice(regular_ids, size=int(to_random.sum()))
-    return MaskResult(out, positions, labels.astype(np.int32), np.asarray(chosen_n, dtype=np.int32))
+    out[positions[roll < 0.8]] = mask_id
+    to_random = positions[roll >= 0.9]
+    if to_random.size:
+        out[to_random] = regular_ids[rng.integers(0, regular_ids.size, size=to_random.size)]
+    return MaskResult(out, positions, labels, np.asarray(chosen_n, dtype=np.int32))
 
 
-def _greedy_select(order, lengths, starts, ends, budget, seq_len):
-    """Visit candidate words in ``order``; take each n-gram that fits and overlaps nothing."""
+def _greedy_select(order, lengths, starts, ends, budget, seq_len, max_n):
+    """Visit candidate words in ``order``; take each n-gram that fits and overlaps nothing.
+
+    Returns the covered-token mask (a bytearray) and the length in words of each n-gram
+    taken. Candidates are converted to Python lists a chunk at a time: a few times the
+    budget is nearly always enough, so the ~k-word arrays are never converted whole.
+    """
     covered = bytearray(seq_len)
     count = 0
-    out_s, out_e, out_n = [], [], []
-    for w in order:
-        if count >= budget:
-            break
-        n = lengths[w]
-        s = starts[w]
-        # Shorten the n-gram until it fits the remaining budget.
-        while n > 0 and count + (ends[w + n - 1] - s) > budget:
-            n -= 1
-        if n == 0:
-            continue
-        e = ends[w + n - 1]
-        if covered.find(1, s, e) != -1:
-            continue
-        covered[s:e] = b"\x01" * (e - s)
-        count += e - s
-        out_s.append(s)
-        out_e.append(e)
-        out_n.append(n)
-    return out_s, out_e, out_n
+    taken: list[int] = []
+    k = order.size
+    chunk = 4 * budget + 8
+    offsets = np.arange(max_n)
+    for first in range(0, k, chunk):
+        cand = order[first : first + chunk]
+        span_ends = ends[np.minimum(cand[:, None] + offsets, k - 1)].tolist()
+        for n, s, e_by_n in zip(lengths[cand].tolist(), starts[cand].tolist(), span_ends):
+            # Shorten the n-gram until it fits the remaining budget.
+            while n > 0 and count + (e_by_n[n - 1] - s) > budget:
+                n -= 1
+            if n == 0:
+                continue
+            e = e_by_n[n - 1]
+            if covered.find(1, s, e) != -1:
+                continue
+            covered[s:e] = b"\x01" * (e - s)
+            count += e - s
+            taken.append(n)
+            if count >= budget:
+                return covered, taken
+    return covered, taken
 
 
 def mask_record(
