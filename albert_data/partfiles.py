@@ -1,23 +1,28 @@
 """Intermediate shard parts: the pipeline's file-based shuffle.
 
-Workers append (sort key, serialised record) pairs to part files per output shard;
-one merge per shard then reads its parts, orders the records by key and writes the
-final TFRecord file. Only the part paths go through the runner's shuffle, so memory
-is bounded by one shard, never by the corpus, and the output does not depend on how
-the runner bundled the work.
+Workers write (sort key, serialised record) pairs to part files per output shard, each
+part sorted by key; one merge per shard then streams its parts through a k-way merge
+(in several passes when there are many) and writes the final TFRecord file. Only part
+paths go through the runner's shuffle, memory is bounded by the read buffers of the
+parts being merged, never by the corpus or the shard, and the output does not depend on
+how the runner bundled the work.
 """
 
 from __future__ import annotations
 
+import heapq
 import struct
+import uuid
 from collections.abc import Iterable, Iterator
 
-from albert_data.fileio import open_raw, open_write
+from albert_data.fileio import delete, open_raw, open_write
 
 _ENTRY = struct.Struct("<QI")
+MERGE_FAN_IN = 64  # parts open at once in one merge pass
 
 
 def write_part(path: str, items: Iterable[tuple[int, bytes]]) -> int:
+    """Write ``items`` (already sorted by key) to a part file; returns the count."""
     count = 0
     with open_write(path, compress=False) as fh:
         for key, data in items:
@@ -28,13 +33,40 @@ def write_part(path: str, items: Iterable[tuple[int, bytes]]) -> int:
 
 
 def read_part(path: str) -> Iterator[tuple[int, bytes]]:
+    """Stream the (key, data) entries of a part file."""
     with open_raw(path) as fh:
-        buf = fh.read()
-    pos, end = 0, len(buf)
-    while pos < end:
-        key, length = _ENTRY.unpack_from(buf, pos)
-        pos += _ENTRY.size
-        yield key, buf[pos : pos + length]
-        pos += length
-    if pos != end:
-        raise ValueError(f"{path}: truncated part file")
+        while True:
+            header = fh.read(_ENTRY.size)
+            if not header:
+                return
+            if len(header) != _ENTRY.size:
+                raise ValueError(f"{path}: truncated part file")
+            key, length = _ENTRY.unpack(header)
+            data = fh.read(length)
+            if len(data) != length:
+                raise ValueError(f"{path}: truncated part file")
+            yield key, data
+
+
+def merged(paths: list[str], *, scratch_dir: str) -> Iterator[tuple[int, bytes]]:
+    """All entries of the sorted parts ``paths`` in key order (ties: by data), streaming.
+
+    With more than :data:`MERGE_FAN_IN` parts, groups are first merged into new parts
+    under ``scratch_dir`` (deleted as they are consumed).
+    """
+    paths = sorted(paths)
+    temporary: list[str] = []
+    while len(paths) > MERGE_FAN_IN:
+        next_round = []
+        for i in range(0, len(paths), MERGE_FAN_IN):
+            group = paths[i : i + MERGE_FAN_IN]
+            out = f"{scratch_dir.rstrip('/')}/merge-{uuid.uuid4().hex}.part"
+            write_part(out, heapq.merge(*(read_part(p) for p in group)))
+            delete([p for p in group if p in temporary])
+            temporary.append(out)
+            next_round.append(out)
+        paths = next_round
+    try:
+        yield from heapq.merge(*(read_part(p) for p in paths))
+    finally:
+        delete([p for p in paths if p in temporary])

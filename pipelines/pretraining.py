@@ -28,7 +28,7 @@ from albert_data.docranges import read_range
 from albert_data.documents import SplitConfig, clean_document
 from albert_data.fileio import delete, open_write
 from albert_data.instances import TokenizedDocument
-from albert_data.partfiles import read_part, write_part
+from albert_data.partfiles import merged, write_part
 from albert_data.pretraining import PretrainingConfig, VocabIds, document_hash, document_records
 from albert_data.rawtext import RawDocument, decode_line
 from albert_data.stats import PretrainingStats
@@ -121,7 +121,7 @@ class MakeRecords(beam.DoFn):
 class WriteParts(beam.DoFn):
     """Buffer records per shard; write a part file per shard when the buffer is full."""
 
-    def __init__(self, parts_dir: str, flush_bytes: int = 32 * 1024 * 1024):
+    def __init__(self, parts_dir: str, flush_bytes: int = 16 * 1024 * 1024):
         self.parts_dir = parts_dir.rstrip("/")
         self.flush_bytes = flush_bytes
 
@@ -143,6 +143,7 @@ class WriteParts(beam.DoFn):
     def _flush(self):
         for shard, items in sorted(self.buffers.items()):
             path = f"{self.parts_dir}/shard-{shard:05d}-{uuid.uuid4().hex}.part"
+            items.sort()
             write_part(path, items)
             yield shard, path
         self.buffers = defaultdict(list)
@@ -152,23 +153,22 @@ class WriteParts(beam.DoFn):
 class MergeShard(beam.DoFn):
     """(shard, part paths) → the shard's TFRecord file at its temporary name."""
 
-    def __init__(self, temps: list[str], compress: bool):
+    def __init__(self, temps: list[str], compress: bool, scratch_dir: str):
         self.temps = temps
         self.compress = compress
+        self.scratch_dir = scratch_dir
 
     def process(self, element):
         shard, paths = element
         paths = sorted(p for p in paths if p is not None)
-        items = []
-        for path in paths:
-            items.extend(read_part(path))
-        items.sort(key=lambda kv: kv[0])
+        count = 0
         with open_write(self.temps[shard], compress=self.compress) as fh:
-            for _key, data in items:
+            for _key, data in merged(paths, scratch_dir=self.scratch_dir):
                 fh.write(frame(data))
+                count += 1
         delete(paths)
-        Metrics.counter(NAMESPACE, "records_written").inc(len(items))
-        yield shard, len(items)
+        Metrics.counter(NAMESPACE, "records_written").inc(count)
+        yield shard, count
 
 
 def merge_stats(stats_list):
@@ -215,7 +215,7 @@ def build(
         (parts, every_shard)
         | "FlattenParts" >> beam.Flatten()
         | "GroupByShard" >> beam.GroupByKey()
-        | "MergeShards" >> beam.ParDo(MergeShard(temps, compress))
+        | "MergeShards" >> beam.ParDo(MergeShard(temps, compress, parts_dir))
     )
     (
         made[MakeRecords.STATS]
