@@ -8,6 +8,7 @@ needs them, so ``albert-data --help`` answers instantly.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -23,6 +24,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("make_pretraining", "make_pretraining"),
     ("inspect", "inspect"),
     ("spm_train", "spm_train"),
+    ("train", "train"),
+    ("export", "export"),
 ]
 
 
@@ -49,6 +52,10 @@ def main() -> None:
     raw text -> split-sentences -> spm-train -> make-pretraining -> inspect -> train
     """
 
+
+# TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) is noise on the console;
+# warnings and errors still show. A user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 for _module, _attr in COMMANDS:
     main.add_command(getattr(importlib.import_module(f"albert_data.commands.{_module}"), _attr))
