@@ -8,13 +8,42 @@ FORMATS = ("savedmodel", "hf", "google")
 
 
 @click.command("export")
-@click.option("--model-dir", help="A training directory: its newest checkpoint and albert_config.json.")
-@click.option("--checkpoint", help="A specific checkpoint prefix (own or Google's) instead of the newest.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="albert_config.json (default: the one in --model-dir).")
-@click.option("--output", required=True, type=click.Path(file_okay=False), help="Directory to write; each format goes in its own subdirectory.")
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, help="Repeatable; default all three.")
-@click.option("--spm-model", type=click.Path(exists=True, dir_okay=False), help="SentencePiece .model to ship with the Hugging Face export.")
-@click.option("--do-lower-case/--no-do-lower-case", default=False, show_default=True, help="tokenizer_config.json for the Hugging Face export.")
+@click.option(
+    "--model-dir", help="A training directory: its newest checkpoint and albert_config.json."
+)
+@click.option(
+    "--checkpoint", help="A specific checkpoint prefix (own or Google's) instead of the newest."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="albert_config.json (default: the one in --model-dir).",
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory to write; each format goes in its own subdirectory.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Repeatable; default all three.",
+)
+@click.option(
+    "--spm-model",
+    type=click.Path(exists=True, dir_okay=False),
+    help="SentencePiece .model to ship with the Hugging Face export.",
+)
+@click.option(
+    "--do-lower-case/--no-do-lower-case",
+    default=False,
+    show_default=True,
+    help="tokenizer_config.json for the Hugging Face export.",
+)
 def export(model_dir, checkpoint, config_path, output, formats, spm_model, do_lower_case):
     """Export a trained model to OUTPUT/saved_model (TF SavedModel, serving signature
     input_ids, input_mask, segment_ids -> sequence_output, pooled_output), OUTPUT/hf
@@ -41,7 +70,9 @@ def _export_one(fmt, model, out, spm_model, do_lower_case, step):
     if fmt == "hf":
         from albert_data.interop.huggingface import export_huggingface
 
-        return export_huggingface(model, out / "hf", spm_model=spm_model, do_lower_case=do_lower_case)
+        return export_huggingface(
+            model, out / "hf", spm_model=spm_model, do_lower_case=do_lower_case
+        )
     from albert_data.interop.checkpoints import write_google_checkpoint
 
     prefix = write_google_checkpoint(model, out / "google", step=step)

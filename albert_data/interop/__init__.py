@@ -1,0 +1,1 @@
+"""Checkpoint import and model export: Google's TF1 names, SavedModel, Hugging Face."""

@@ -1,0 +1,221 @@
+"""The trainer end to end on tiny models and synthetic records in the real schema."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from albert_data.errors import UserError  # noqa: E402
+from albert_data.training.config import DataConfig  # noqa: E402
+from albert_data.training.data import check_records, make_dataset  # noqa: E402
+from albert_data.training.optimizer import WarmupPolynomialDecay, uses_weight_decay  # noqa: E402
+from albert_data.training.trainer import train  # noqa: E402
+from tests.train_support import PREDS, SEQ, VOCAB, configs, write_records  # noqa: E402
+
+
+def _checkpoint_values(prefix: str) -> dict[str, np.ndarray]:
+    reader = tf.train.load_checkpoint(prefix)
+    return {
+        name: reader.get_tensor(name)
+        for name, _ in tf.train.list_variables(prefix)
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH"
+    }
+
+
+def test_tiny_model_overfits_a_small_batch(tmp_path):
+    write_records(tmp_path / "rec")
+    result = train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=150))
+    first, last = result.history[0][1], result.history[-1][1]
+    assert result.step == 150 and result.stopped == "done"
+    assert last["loss"] < 0.5 * first["loss"], result.history
+    assert last["sentence_order_accuracy"] > 0.9
+    assert (tmp_path / "model" / "ckpt-150.index").exists()
+    assert list((tmp_path / "model" / "train").glob("events.out.tfevents.*"))
+
+
+def test_gradient_accumulation_equals_one_big_batch(tmp_path):
+    write_records(tmp_path / "rec")
+    results = []
+    for accum in (1, 2):
+        kwargs = configs(
+            str(tmp_path / "rec" / "*"), tmp_path / f"m{accum}", steps=3, grad_accum_steps=accum
+        )
+        results.append(_checkpoint_values(train(**kwargs).checkpoint))
+    assert results[0].keys() == results[1].keys()
+    for name, value in results[0].items():
+        np.testing.assert_allclose(value, results[1][name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_resume_continues_from_the_checkpoint_in_process(tmp_path):
+    write_records(tmp_path / "rec")
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=6, max_steps_this_run=4, save_every=2
+    )
+    assert train(**kwargs).step == 4
+    logs = []
+    result = train(**kwargs, log=logs.append)
+    assert any("resumed from" in line and "at step 4" in line for line in logs)
+    assert result.step == 6 and result.stopped == "done"
+
+
+def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(tmp_path):
+    write_records(tmp_path / "rec")
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=50, lr=1e30, save_every=1
+    )
+    kwargs["optimizer_config"] = dataclasses.replace(
+        kwargs["optimizer_config"], num_warmup_steps=0, clip_norm=0
+    )
+    with pytest.raises(
+        UserError, match=r"loss became (nan|inf) at step \d+; stopped without saving"
+    ):
+        train(**kwargs)
+
+
+def test_eval_writes_google_metric_names(tmp_path):
+    write_records(tmp_path / "rec")
+    write_records(tmp_path / "eval", seed=5)
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"),
+        tmp_path / "model",
+        steps=2,
+        eval_patterns=(str(tmp_path / "eval" / "*"),),
+        eval_batch_size=8,
+        eval_steps=2,
+    )
+    result = train(**kwargs)
+    text = (tmp_path / "model" / "eval_results.txt").read_text()
+    for name in (
+        "masked_lm_accuracy",
+        "masked_lm_loss",
+        "sentence_order_accuracy",
+        "sentence_order_loss",
+        "global_step = 2",
+    ):
+        assert name in text
+    assert 0 <= result.eval_metrics["masked_lm_accuracy"] <= 1
+
+
+def test_schedule_warms_up_then_decays_linearly_to_zero():
+    schedule = WarmupPolynomialDecay(0.00176, num_train_steps=100, num_warmup_steps=10)
+    values = [float(schedule(s)) for s in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(values, [0, 0.00088, 0.001584, 0.000792, 0], atol=1e-9)
+
+
+def test_weight_decay_skips_layer_norm_and_biases():
+    from albert_data.model import build_pretraining_model
+    from tests.train_support import tiny_config
+
+    model = build_pretraining_model(tiny_config())
+    decayed = {v.path for v in model.trainable_variables if uses_weight_decay(v)}
+    assert all(p.endswith(("kernel", "embeddings", "position_embeddings")) for p in decayed)
+    assert not any(("layer_norm" in p) or p.endswith("bias") for p in decayed)
+
+
+# --- the input pipeline -------------------------------------------------------------------
+
+
+def test_pipeline_batches_fixed_shapes_from_several_files(tmp_path):
+    for i in range(3):
+        write_records(tmp_path, 10, seed=i, name=f"part-{i}.tfrecord")
+    config = DataConfig(
+        patterns=(str(tmp_path / "part-*"),), max_seq_length=SEQ, max_predictions_per_seq=PREDS
+    )
+    info = check_records(config, VOCAB)
+    assert len(info.files) == 3 and not info.dynamic
+    batch = next(iter(make_dataset(config, info.files, batch_size=4, vocab_size=VOCAB)))
+    assert batch["input_ids"].shape == (4, SEQ) and batch["input_ids"].dtype == tf.int32
+    assert batch["masked_lm_weights"].shape == (4, PREDS)
+    assert batch["next_sentence_labels"].shape == (4,)
+
+
+def test_gzip_records_are_read(tmp_path):
+    plain = write_records(tmp_path / "plain")
+    gz = tmp_path / "gz" / "a.tfrecord.gz"
+    gz.parent.mkdir()
+    with tf.io.TFRecordWriter(str(gz), options="GZIP") as writer:
+        for record in tf.data.TFRecordDataset(str(plain)):
+            writer.write(record.numpy())
+    config = DataConfig(
+        patterns=(str(gz.parent),), max_seq_length=SEQ, max_predictions_per_seq=PREDS
+    )
+    info = check_records(config, VOCAB)
+    assert info.compression == "GZIP"
+    batch = next(
+        iter(make_dataset(config, info.files, batch_size=4, vocab_size=VOCAB, compression="GZIP"))
+    )
+    assert batch["input_ids"].shape == (4, SEQ)
+
+
+def _has_mask_record() -> bool:
+    try:
+        from albert_data.masking import mask_record  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_mask_record(), reason="albert_data.masking.mask_record not there yet")
+def test_dynamic_records_are_masked_on_the_fly_reproducibly(tmp_path):
+    write_records(tmp_path, 16, dynamic=True)
+    config = DataConfig(
+        patterns=(str(tmp_path / "*"),), max_seq_length=SEQ, max_predictions_per_seq=PREDS
+    )
+    info = check_records(config, VOCAB)
+    assert info.dynamic
+
+    def first_batches():
+        ds = make_dataset(config, info.files, batch_size=8, vocab_size=VOCAB, dynamic=True, seed=7)
+        return [b for _, b in zip(range(2), ds)]
+
+    one, two = first_batches(), first_batches()
+    for a, b in zip(one, two):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    batch = one[0]
+    weights = batch["masked_lm_weights"].numpy()
+    assert (weights.sum(axis=1) >= 1).all()
+    ids, positions, labels = (
+        batch[k].numpy() for k in ("input_ids", "masked_lm_positions", "masked_lm_ids")
+    )
+    real = weights > 0
+    shown = np.take_along_axis(ids, positions, axis=1)[real]
+    assert (shown == 4).mean() >= 0.5  # mostly [MASK] (80% in expectation)
+    assert (labels[real] >= 5).all()  # never [CLS]/[SEP]/[MASK]
+    result = train(**configs(str(tmp_path / "*"), tmp_path / "model", steps=3))
+    assert result.step == 3
+
+
+@pytest.mark.parametrize(("precision", "jit"), [("bf16", False), ("mixed_fp16", True)])
+def test_reduced_precision_and_xla_train(tmp_path, precision, jit):
+    write_records(tmp_path / "rec")
+    kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2, precision=precision, jit=jit)
+    result = train(**kwargs, log=lambda _: None)
+    assert result.step == 2 and np.isfinite(result.metrics["loss"])
+    assert (tmp_path / "model" / "ckpt-2.index").exists()
+
+
+def test_resume_with_another_optimizer_is_a_user_error(tmp_path):
+    write_records(tmp_path / "rec")
+    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, max_steps_this_run=1), log=lambda _: None)
+    kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, precision="mixed_fp16")
+    with pytest.raises(UserError, match="cannot resume from .*ckpt-1"):
+        train(**kwargs, log=lambda _: None)
+
+
+def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):
+    from albert_data.training.vocab_ids import ids_from_vocab, regular_ids
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused1]", "the", "##s", "中"]) + "\n")
+    ids = ids_from_vocab(str(vocab))
+    assert (ids["mask_id"], ids["cls_id"], ids["sep_id"], ids["vocab_size"]) == (4, 2, 3, 9)
+    assert ids["regular_ids"] == (6, 7, 8)
+    assert regular_ids(None, 4, 8).tolist() == [5, 6, 7]
+    with pytest.raises(UserError, match="no \\[MASK\\] piece"):
+        vocab.write_text("[CLS]\n[SEP]\nthe\n")
+        ids_from_vocab(str(vocab))
