@@ -87,31 +87,32 @@ def prediction_budget(num_tokens: int, config: MaskingConfig) -> int:
 def word_spans(
     token_boundary: np.ndarray, special: np.ndarray, *, whole_word: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, end, segment) of every candidate word; words never contain special tokens.
+    """(start, end, words left in the segment) of every candidate word.
 
-    ``special`` marks [CLS]/[SEP]/padding. ``segment`` numbers the runs of regular
-    tokens between special tokens, so n-grams can be kept inside one segment.
+    ``special`` marks [CLS]/[SEP] (and padding); words never contain special tokens, a
+    token right after one starts a word, and ``left[i]`` counts the words from word i to
+    the end of its segment (itself included), so n-grams can be kept inside a segment.
     """
     special = np.asarray(special, dtype=bool)
-    regular = ~special
     n = special.size
     if whole_word:
-        after_special = np.concatenate(([True], special[:-1]))
-        starts_mask = regular & ((np.asarray(token_boundary) != 0) | after_special)
+        starts_mask = np.asarray(token_boundary) != 0
+        starts_mask[1:] |= special[:-1]
+        starts_mask &= ~special
     else:
-        starts_mask = regular
-    starts = np.flatnonzero(starts_mask)
+        starts_mask = ~special
+    # Word starts and special tokens, in order: a word ends where the next one begins.
+    cuts = np.flatnonzero(starts_mask | special)
+    is_start = starts_mask[cuts]
+    starts = cuts[is_start]
     if starts.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    # A word ends at the next word start or the next special token, whichever is first.
-    boundary_after = np.flatnonzero(starts_mask | special)
-    nxt = np.searchsorted(boundary_after, starts, side="right")
-    ends = np.where(
-        nxt < boundary_after.size, boundary_after[np.minimum(nxt, boundary_after.size - 1)], n
-    )
-    segment = np.cumsum(special)[starts]
-    return starts, ends, segment
+    ends = np.append(cuts[1:], n)[is_start]
+    special_pos = np.append(np.flatnonzero(special), n)
+    next_special = special_pos[np.searchsorted(special_pos, starts)]
+    left = np.searchsorted(starts, next_special) - np.arange(starts.size)
+    return starts, ends, left
 
 
 def mask_sequence(
@@ -129,18 +130,14 @@ def mask_sequence(
     ``ids`` is [CLS] A [SEP] B [SEP] (no padding); ``special`` marks [CLS]/[SEP].
     """
     ids = np.asarray(ids, dtype=np.int32)
-    starts, ends, segment = word_spans(
-        token_boundary, special, whole_word=config.do_whole_word_mask
-    )
+    starts, ends, left = word_spans(token_boundary, special, whole_word=config.do_whole_word_mask)
     budget = prediction_budget(ids.size, config)
     k = starts.size
     if k == 0:
         empty = np.zeros(0, dtype=np.int32)
         return MaskResult(ids.copy(), empty, empty, empty)
 
-    # Words left in the segment from each word (itself included), capped at max_n.
-    seg_last = np.searchsorted(segment, segment, side="right")  # index past the segment's last word
-    left = np.minimum(seg_last - np.arange(k), config.max_n)
+    left = np.minimum(left, config.max_n)  # the longest n-gram possible from each word
     cdf = config.ngram_cdfs()[left - 1]
     draws = rng.random(k)
     lengths = (draws[:, None] >= cdf).sum(axis=1) + 1

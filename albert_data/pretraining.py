@@ -19,7 +19,7 @@ import numpy as np
 
 from albert_data.instances import Instance, InstanceConfig, TokenizedDocument, create_instances
 from albert_data.masking import MaskingConfig, MaskResult, mask_sequence
-from albert_data.schema import Record, RecordShape, serialize
+from albert_data.schema import Record, RecordShape, serialize_unpadded
 
 MASKING_MODES = ("static", "dynamic")
 
@@ -118,15 +118,29 @@ def document_records(
                 )
             else:
                 masked = None
-            record = build_record(instance, masked, shape)
             yield OutputRecord(
                 key=sort_key(digest, dupe, index),
-                data=serialize(record),
+                data=encode_instance(instance, masked, shape),
                 num_tokens=int(instance.ids.size),
                 num_masked=0 if masked is None else int(masked.positions.size),
                 swapped=instance.swapped,
                 ngram_lengths=() if masked is None else tuple(masked.ngram_lengths.tolist()),
             )
+
+
+def encode_instance(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> bytes:
+    """The serialised record of an instance (and its masks): same bytes as
+    ``serialize(build_record(...))``, without building the padded arrays."""
+    empty = np.zeros(0, dtype=np.int32)
+    return serialize_unpadded(
+        input_ids=instance.ids if masked is None else masked.input_ids,
+        segment_ids=instance.segment_ids,
+        token_boundary=instance.token_boundary,
+        masked_lm_positions=empty if masked is None else masked.positions,
+        masked_lm_ids=empty if masked is None else masked.labels,
+        next_sentence_label=int(instance.swapped),
+        shape=shape,
+    )
 
 
 def build_record(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> Record:

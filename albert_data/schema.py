@@ -190,6 +190,45 @@ def serialize(record: Record) -> bytes:
     return b"\x0a" + _varint(len(body)) + body
 
 
+def serialize_unpadded(
+    *,
+    input_ids: np.ndarray,
+    segment_ids: np.ndarray,
+    token_boundary: np.ndarray,
+    masked_lm_positions: np.ndarray,
+    masked_lm_ids: np.ndarray,
+    next_sentence_label: int,
+    shape: RecordShape,
+) -> bytes:
+    """The bytes :func:`serialize` gives for the zero-padded record, built from the real
+    tokens (n of them) and predictions (m of them) without materialising the padding:
+    a padded zero is one ``0x00`` byte in a packed varint list (four for a float)."""
+    L, P = shape.max_seq_length, shape.max_predictions_per_seq
+    n, m = len(input_ids), len(masked_lm_positions)
+    if n > L or m > P:
+        raise ValueError(f"record of {n} tokens / {m} predictions exceeds shape {L} / {P}")
+    pad_l, pad_p = b"\x00" * (L - n), b"\x00" * (P - m)
+    payloads = (
+        ("input_ids", _packed_varints(input_ids) + pad_l),
+        ("input_mask", b"\x01" * n + pad_l),
+        ("segment_ids", np.asarray(segment_ids, dtype=np.uint8).tobytes() + pad_l),
+        ("token_boundary", np.asarray(token_boundary, dtype=np.uint8).tobytes() + pad_l),
+        ("masked_lm_positions", _packed_varints(masked_lm_positions) + pad_p),
+        ("masked_lm_ids", _packed_varints(masked_lm_ids) + pad_p),
+        ("masked_lm_weights", _ONE_F32 * m + pad_p * 4),
+        (LABEL_FEATURE, bytes((next_sentence_label,))),
+    )
+    parts = []
+    for name, payload in payloads:
+        parts.append(_entry_header(name, len(payload), name in FLOAT_FEATURES_P))
+        parts.append(payload)
+    body = b"".join(parts)
+    return b"\x0a" + _varint(len(body)) + body
+
+
+_ONE_F32 = np.float32(1.0).astype("<f4").tobytes()
+
+
 def parse(serialized: bytes) -> dict[str, np.ndarray]:
     """Decode a serialised ``tf.train.Example`` into numpy arrays, without TensorFlow.
 

@@ -160,8 +160,12 @@ def stage_profile(corpus: Path, model: Path) -> dict:
     from albert_data.docranges import ByteRange, read_range
     from albert_data.instances import InstanceConfig, TokenizedDocument, create_instances
     from albert_data.masking import MaskingConfig, mask_sequence
-    from albert_data.pretraining import PretrainingConfig, build_record, document_hash, document_rng
-    from albert_data.schema import serialize
+    from albert_data.pretraining import (
+        PretrainingConfig,
+        document_hash,
+        document_rng,
+        encode_instance,
+    )
     from albert_data.tokenization import load_tokenizer
 
     tok = load_tokenizer(spm_model=str(model))
@@ -204,7 +208,7 @@ def stage_profile(corpus: Path, model: Path) -> dict:
                     rng=rng,
                 )
                 t1 = clock()
-                serialize(build_record(inst, masked, cfg.shape))
+                encode_instance(inst, masked, cfg.shape)
                 t["serialize"] += clock() - t1
                 t["masking"] += t1 - t0
                 tokens += inst.ids.size

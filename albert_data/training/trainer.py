@@ -367,7 +367,5 @@ def _evaluate_and_write(steps, strategy, data, run, eval_records, model_config, 
     )
     metrics = evaluate(steps, strategy, dataset, run.eval_steps)
     _write_eval(Path(run.model_dir), step, metrics)
-    log(
-        f"eval at step {step}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}"
-    )
+    log(f"eval at step {step}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
     return metrics
