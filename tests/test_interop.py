@@ -319,7 +319,9 @@ def test_huggingface_export_matches_transformers(tmp_path, share_type):
 def test_own_checkpoint_of_another_shape_is_a_user_error(tmp_path):
     model = build_pretraining_model(tiny_config(intermediate_size=96))
     prefix = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
-    with pytest.raises(UserError, match="cannot be restored into this model|does not fit this model"):
+    with pytest.raises(
+        UserError, match="cannot be restored into this model|does not fit this model"
+    ):
         init_from_checkpoint(build_pretraining_model(tiny_config()), prefix)
 
 
@@ -331,9 +333,13 @@ def test_export_command_writes_all_three_formats(tmp_path):
     from tests.train_support import configs, write_records
 
     write_records(tmp_path / "rec")
-    result = train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None)
+    result = train(
+        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None
+    )
     out = tmp_path / "export"
-    run = CliRunner().invoke(main, ["export", "--model-dir", str(tmp_path / "model"), "--output", str(out)])
+    run = CliRunner().invoke(
+        main, ["export", "--model-dir", str(tmp_path / "model"), "--output", str(out)]
+    )
     assert run.exit_code == 0, run.output
     assert (out / "saved_model" / "saved_model.pb").exists()
     assert (out / "hf" / "model.safetensors").exists()
@@ -345,5 +351,7 @@ def test_export_command_writes_all_three_formats(tmp_path):
     init_from_checkpoint(exported, str(out / "google"))
     for a, b in zip(trained.get_weights(), exported.get_weights()):
         np.testing.assert_array_equal(a, b)
-    missing = CliRunner().invoke(main, ["export", "--model-dir", str(tmp_path / "nothing"), "--output", str(out)])
+    missing = CliRunner().invoke(
+        main, ["export", "--model-dir", str(tmp_path / "nothing"), "--output", str(out)]
+    )
     assert missing.exit_code == 2 and "error:" in missing.stderr

@@ -193,7 +193,9 @@ def test_dynamic_records_are_masked_on_the_fly_reproducibly(tmp_path):
 @pytest.mark.parametrize(("precision", "jit"), [("bf16", False), ("mixed_fp16", True)])
 def test_reduced_precision_and_xla_train(tmp_path, precision, jit):
     write_records(tmp_path / "rec")
-    kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2, precision=precision, jit=jit)
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2, precision=precision, jit=jit
+    )
     result = train(**kwargs, log=lambda _: None)
     assert result.step == 2 and np.isfinite(result.metrics["loss"])
     assert (tmp_path / "model" / "ckpt-2.index").exists()
@@ -201,8 +203,13 @@ def test_reduced_precision_and_xla_train(tmp_path, precision, jit):
 
 def test_resume_with_another_optimizer_is_a_user_error(tmp_path):
     write_records(tmp_path / "rec")
-    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, max_steps_this_run=1), log=lambda _: None)
-    kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, precision="mixed_fp16")
+    train(
+        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, max_steps_this_run=1),
+        log=lambda _: None,
+    )
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, precision="mixed_fp16"
+    )
     with pytest.raises(UserError, match="cannot resume from .*ckpt-1"):
         train(**kwargs, log=lambda _: None)
 
@@ -211,7 +218,10 @@ def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):
     from albert_data.training.vocab_ids import ids_from_vocab, regular_ids
 
     vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused1]", "the", "##s", "中"]) + "\n")
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused1]", "the", "##s", "中"])
+        + "\n"
+    )
     ids = ids_from_vocab(str(vocab))
     assert (ids["mask_id"], ids["cls_id"], ids["sep_id"], ids["vocab_size"]) == (4, 2, 3, 9)
     assert ids["regular_ids"] == (6, 7, 8)
@@ -219,3 +229,46 @@ def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):
     with pytest.raises(UserError, match="no \\[MASK\\] piece"):
         vocab.write_text("[CLS]\n[SEP]\nthe\n")
         ids_from_vocab(str(vocab))
+
+
+@pytest.mark.parametrize("masking", ["static", "dynamic"])
+def test_trains_on_records_written_by_the_pretraining_core(tmp_path, masking):
+    from click.testing import CliRunner
+
+    from albert_data.cli import main
+    from tests import pretraining_records as pr
+
+    path = tmp_path / "rec" / "part-00000.tfrecord"
+    path.parent.mkdir()
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in pr.make_records(12, masking=masking):
+            writer.write(record)
+    vocab = pr.write_vocab(tmp_path / "vocab.txt")
+    args = [
+        "train",
+        "--records",
+        str(path.parent),
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--preset",
+        "tiny",
+        "--vocab-size",
+        pr.VOCAB_SIZE,
+        "--vocab",
+        vocab,
+        "--max-seq-length",
+        pr.L,
+        "--max-predictions-per-seq",
+        pr.P,
+        "--train-batch-size",
+        4,
+        "--num-train-steps",
+        2,
+        "--num-warmup-steps",
+        1,
+        "--log-every",
+        1,
+    ]
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "stopped at step 2 (done)" in result.stdout
