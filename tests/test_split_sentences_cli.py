@@ -94,8 +94,8 @@ def test_inputs_dirs_globs_compression_bom_crlf(tmp_path):
     (src / "a.txt").write_bytes(
         b"\xef\xbb\xbfFirst doc. Two sentences.\r\n\r\nSecond doc here.\r\n"
     )
-    (src / "b.txt.gz").write_bytes(gzip.compress("Gzipped doc. It reads.\n".encode()))
-    (src / "c.txt.bz2").write_bytes(bz2.compress("Bzipped doc.\n".encode()))
+    (src / "b.txt.gz").write_bytes(gzip.compress(b"Gzipped doc. It reads.\n"))
+    (src / "c.txt.bz2").write_bytes(bz2.compress(b"Bzipped doc.\n"))
     out = tmp_path / "out.txt"
     run_cli("split-sentences", src, "-o", out, "--no-progress")
     assert documents(out.read_text()) == [
