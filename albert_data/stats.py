@@ -21,6 +21,8 @@ class PretrainingStats:
     replaced_bytes: int = 0
     malformed_lines: int = 0
     skipped: Counter = field(default_factory=Counter)
+    one_sentence_documents: int = 0  # kept: their sentence is split at a word boundary
+    long_sentences: int = 0  # longer than max_seq_length - 3 tokens: truncated into instances
     instances: int = 0
     tokens: int = 0
     masked_tokens: int = 0
@@ -77,7 +79,9 @@ class PretrainingStats:
         return {
             "documents_read": self.documents,
             "documents_skipped": dict(sorted(self.skipped.items())),
+            "one_sentence_documents": self.one_sentence_documents,
             "sentences": self.sentences,
+            "sentences_longer_than_sequence": self.long_sentences,
             "input_tokens": self.input_tokens,
             "undecodable_bytes_replaced": self.replaced_bytes,
             "malformed_lines": self.malformed_lines,

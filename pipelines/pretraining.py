@@ -20,6 +20,7 @@ import uuid
 from collections import defaultdict
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
@@ -108,6 +109,11 @@ class MakeRecords(beam.DoFn):
         flat = self.tokenizer.encode_flat(sentences)
         doc = TokenizedDocument.from_flat(flat.ids, flat.word_starts, flat.lengths)
         stats.input_tokens += doc.num_tokens
+        if doc.num_sentences == 1 and doc.num_tokens > 1:
+            stats.one_sentence_documents += 1
+        stats.long_sentences += int(
+            np.count_nonzero(np.diff(doc.offsets) > self.config.instances.max_num_tokens)
+        )
         for rec in document_records(
             doc, document_hash(text), config=self.config, vocab=self.vocab, stats=stats
         ):

@@ -161,7 +161,7 @@ def test_edge_documents_are_counted_not_fatal(sample_en, tmp_path):
     long_sentence = " ".join(["word"] * 500)
     docs.write_text(
         "One sentence only, split at a word.\n\n"
-        "x\n\n"
+        "the\n\n"
         f"{long_sentence}\nAnd a short one.\n\n"
         "Two sentences here. \nSecond sentence.\n",
         encoding="utf-8",
@@ -180,6 +180,9 @@ def test_edge_documents_are_counted_not_fatal(sample_en, tmp_path):
     )
     stats = json.loads((out / "stats.json").read_text())["counts"]
     assert stats["documents_read"] == 4
+    assert stats["documents_skipped"] == {"one_token": 1}
+    assert stats["one_sentence_documents"] == 1
+    assert stats["sentences_longer_than_sequence"] == 1
     assert stats["instances"] >= 3 * 2
     assert stats["truncated_tokens"] > 0
     _, recs = records_of(out)
