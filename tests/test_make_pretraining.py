@@ -344,3 +344,12 @@ def test_chinese_jieba_whole_word_spans(sample_zh, tmp_path):
     _, recs = records_of(out)
     multi_token_words = sum(check_whole_words(r) for r in recs)
     assert multi_token_words > 100  # jieba joined characters into words
+
+
+def test_automatic_byte_ranges_keep_workers_busy():
+    from albert_data.make_pretraining import MakePretrainingRequest, auto_range_bytes
+
+    assert MakePretrainingRequest(inputs=("x",), output="o").range_bytes is None
+    assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB
+    assert auto_range_bytes(100 * 1024**3) == 64 * 1024 * 1024
+    assert auto_range_bytes(10) == 1024 * 1024

@@ -105,10 +105,9 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 )
 @click.option(
     "--range-bytes",
-    default=64 * 1024 * 1024,
-    show_default=True,
+    default=None,
     type=int,
-    help="Large files are read in parallel in ranges of this size.",
+    help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
 )
 @click.pass_context
 def make_pretraining(ctx, **opts):
