@@ -17,9 +17,14 @@ from dataclasses import asdict, dataclass, fields
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c")
 
 
+# Unicode places control (Cc) and format (Cf) characters only in planes 0, 1 and 14;
+# scanning just those (~200k code points instead of 1.1M) keeps import fast in every worker.
+_SCAN = (range(0x0000, 0x20000), range(0xE0000, 0xE1000))
+
+
 def _build_removal_table() -> dict[int, None]:
     table: dict[int, None] = {}
-    for cp in range(0x110000):
+    for cp in (cp for block in _SCAN for cp in block):
         ch = chr(cp)
         if ch in _WHITESPACE_CONTROLS:
             continue

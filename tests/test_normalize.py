@@ -1,0 +1,49 @@
+"""The shared normalisation: cleaning, NFKC, ALBERT's preprocess options, sidecar round trip."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from albert_data import normalize
+from albert_data.normalize import CLEANING, Normalization, clean_text
+
+
+def test_removal_table_covers_every_control_and_format_character():
+    everything = {
+        cp
+        for cp in range(0x110000)
+        if unicodedata.category(chr(cp)) in ("Cc", "Cf") and chr(cp) not in "\t\n\r\x0b\x0c"
+    }
+    assert set(normalize._REMOVE) == everything
+
+
+@pytest.mark.parametrize(
+    "raw,clean",
+    [
+        ("  a \t b\n\nc  ", "a b c"),
+        ("zero\u200bwidth\u200djoin\ufeff", "zerowidthjoin"),
+        ("bell\x07 and nul\x00 gone", "bell and nul gone"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("ideographic\u3000space", "ideographic space"),
+        ("", ""),
+    ],
+)
+def test_clean_text(raw, clean):
+    assert clean_text(raw) == clean
+
+
+def test_defaults_are_albert_uncased_and_options_compose():
+    assert Normalization()("Ｆｕｌｌ Width CAFÉ") == "full width café"
+    preprocess = Normalization(strip_accents=True, rewrite_quotes=True)
+    assert preprocess("``Café'' naïve") == '"cafe" naive'
+    assert CLEANING("Keep Case ﬁ") == "Keep Case fi"
+    assert Normalization(nfkc=False, lower_case=False)("ﬁ") == "ﬁ"
+
+
+def test_dict_round_trip_and_unknown_keys():
+    n = Normalization(lower_case=False, strip_accents=True)
+    assert Normalization.from_dict(n.to_dict()) == n
+    with pytest.raises(ValueError, match="unknown normalisation option"):
+        Normalization.from_dict({"lowercase": True})
