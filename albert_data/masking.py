@@ -137,14 +137,10 @@ def mask_sequence(
         empty = np.zeros(0, dtype=np.int32)
         return MaskResult(ids.copy(), empty, empty, empty)
 
-    left = np.minimum(left, config.max_n)  # the longest n-gram possible from each word
-    cdf = config.ngram_cdfs()[left - 1]
-    draws = rng.random(k)
-    lengths = (draws[:, None] >= cdf).sum(axis=1) + 1
-    lengths = np.minimum(lengths, left)
     order = rng.permutation(k)
-
-    covered, chosen_n = _greedy_select(order, lengths, starts, ends, budget, ids.size, config.max_n)
+    covered, chosen_n = _greedy_select(
+        order, np.minimum(left, config.max_n), starts, ends, budget, ids.size, config, rng
+    )
     if not chosen_n:
         empty = np.zeros(0, dtype=np.int32)
         return MaskResult(ids.copy(), empty, empty, empty)
@@ -159,23 +155,30 @@ def mask_sequence(
     return MaskResult(out, positions, labels, np.asarray(chosen_n, dtype=np.int32))
 
 
-def _greedy_select(order, lengths, starts, ends, budget, seq_len, max_n):
-    """Visit candidate words in ``order``; take each n-gram that fits and overlaps nothing.
+def _greedy_select(order, left, starts, ends, budget, seq_len, config: MaskingConfig, rng):
+    """Visit candidate words in ``order``; draw each one's n-gram length (p(n) ∝ 1/n over
+    the ``left[w]`` lengths possible from it); take each n-gram that fits the budget
+    (shortened if need be) and overlaps nothing.
 
     Returns the covered-token mask (a bytearray) and the length in words of each n-gram
-    taken. Candidates are converted to Python lists a chunk at a time: a few times the
-    budget is nearly always enough, so the ~k-word arrays are never converted whole.
+    taken. Work is done a chunk of candidates at a time: twice the budget is
+    nearly always enough, so the ~k-word arrays are never processed whole.
     """
     covered = bytearray(seq_len)
     count = 0
     taken: list[int] = []
     k = order.size
-    chunk = 4 * budget + 8
-    offsets = np.arange(max_n)
+    chunk = 2 * budget + 4
+    cdfs = config.ngram_cdfs()
+    offsets = np.arange(config.max_n)
     for first in range(0, k, chunk):
         cand = order[first : first + chunk]
+        room = left[cand]
+        lengths = (rng.random(cand.size)[:, None] >= cdfs[room - 1]).sum(axis=1) + 1
         span_ends = ends[np.minimum(cand[:, None] + offsets, k - 1)].tolist()
-        for n, s, e_by_n in zip(lengths[cand].tolist(), starts[cand].tolist(), span_ends):
+        for n, s, e_by_n in zip(
+            np.minimum(lengths, room).tolist(), starts[cand].tolist(), span_ends
+        ):
             # Shorten the n-gram until it fits the remaining budget.
             while n > 0 and count + (e_by_n[n - 1] - s) > budget:
                 n -= 1
