@@ -101,6 +101,14 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+_SMALL_VARINTS = 1 << 16
+
+
+@functools.cache
+def _varint_table() -> tuple[bytes, ...]:
+    return tuple(_varint(x) for x in range(_SMALL_VARINTS))
+
+
 def _packed_varints(values: np.ndarray) -> bytes:
     """Varint-encode non-negative integers (vectorised; values below 2**21 take a fast path)."""
     v = np.asarray(values, dtype=np.int64)
@@ -109,6 +117,10 @@ def _packed_varints(values: np.ndarray) -> bytes:
     top = int(v.max())
     if top < 0x80:
         return v.astype(np.uint8).tobytes()
+    if v.size <= 64 and top < _SMALL_VARINTS:
+        # Few values (masked positions and ids): a table lookup beats numpy's per-call cost.
+        table = _varint_table()
+        return b"".join([table[x] for x in v.tolist()])
     if top < 1 << 21:
         # Up to three 7-bit groups per value: lay them out in a [n, 3] grid, set the
         # continuation bits, and keep the groups each value needs (row-major order).

@@ -193,3 +193,13 @@ def test_unpadded_serialisation_matches_padded_records():
             )
             for m in (masked, None):
                 assert encode_instance(inst, m, shape) == serialize(build_record(inst, m, shape))
+
+
+@pytest.mark.parametrize("top", [1, 127, 128, 16383, 16384, 65535, 65536, 2**21 - 1, 2**21, 2**40])
+@pytest.mark.parametrize("size", [1, 20, 64, 65, 512])
+def test_packed_varints_match_the_protobuf_encoding(top, size):
+    from albert_data.schema import _packed_varints, _varint
+
+    values = np.random.default_rng(top + size).integers(0, top + 1, size=size)
+    values[0] = top
+    assert _packed_varints(values) == b"".join(_varint(int(x)) for x in values)
