@@ -3,7 +3,8 @@
 Stages (each a labelled step; the algorithms live in ``albert_data``):
 
 1. ``ReadDocuments``  byte ranges → documents (``albert_data.docranges``)
-2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise
+2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise (one
+                      list of records per document)
                       (``albert_data.pretraining``); per-bundle statistics on a side output
 3. ``WriteParts``     records → part files per output shard (``albert_data.partfiles``)
 4. ``MergeShards``    per shard: read its parts, order by key, write the TFRecord file
@@ -86,7 +87,9 @@ class ReadDocuments(beam.DoFn):
 
 
 class MakeRecords(beam.DoFn):
-    """Sentences of one document → (shard, key, record bytes); stats per bundle."""
+    """Sentences of one document → the list of its (shard, key, record bytes); stats per
+    bundle. One element per document, not per record, keeps the runner's per-element
+    cost off the hot path."""
 
     STATS = "stats"
 
@@ -114,11 +117,14 @@ class MakeRecords(beam.DoFn):
         stats.long_sentences += int(
             np.count_nonzero(np.diff(doc.offsets) > self.config.instances.max_num_tokens)
         )
+        records = []
         for rec in document_records(
             doc, document_hash(text), config=self.config, vocab=self.vocab, stats=stats
         ):
             stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
-            yield rec.key % self.num_shards, rec.key, rec.data
+            records.append((rec.key % self.num_shards, rec.key, rec.data))
+        if records:
+            yield records
 
     def finish_bundle(self):
         yield beam.pvalue.TaggedOutput(self.STATS, WindowedValue(self.stats, 0, [GlobalWindow()]))
@@ -135,10 +141,10 @@ class WriteParts(beam.DoFn):
         self.buffers = defaultdict(list)
         self.size = 0
 
-    def process(self, element):
-        shard, key, data = element
-        self.buffers[shard].append((key, data))
-        self.size += len(data) + 12
+    def process(self, records):
+        for shard, key, data in records:
+            self.buffers[shard].append((key, data))
+            self.size += len(data) + 12
         if self.size >= self.flush_bytes:
             yield from self._flush()
 
