@@ -121,13 +121,13 @@ def create_instances(
         target = int(rng.integers(2, max_tokens + 1))
 
     outcome = DocumentOutcome()
-    offsets = doc.offsets
-    lengths = np.diff(offsets)
+    lengths = np.diff(doc.offsets).tolist()
+    last = len(lengths) - 1
     chunk_start = 0  # sentence index
     chunk_len = 0
-    for i in range(doc.num_sentences):
-        chunk_len += int(lengths[i])
-        if i == doc.num_sentences - 1 or chunk_len >= target:
+    for i, length in enumerate(lengths):
+        chunk_len += length
+        if i == last or chunk_len >= target:
             pair = _split_chunk(doc, chunk_start, i + 1, rng)
             if pair is not None:
                 outcome.instances.append(

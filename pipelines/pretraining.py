@@ -31,7 +31,13 @@ from albert_data.documents import SplitConfig, clean_document
 from albert_data.fileio import delete, open_write
 from albert_data.instances import TokenizedDocument
 from albert_data.partfiles import merged, write_part
-from albert_data.pretraining import PretrainingConfig, VocabIds, document_hash, document_records
+from albert_data.pretraining import (
+    DocumentRngs,
+    PretrainingConfig,
+    VocabIds,
+    document_hash,
+    document_records,
+)
 from albert_data.rawtext import RawDocument, decode_line
 from albert_data.stats import PretrainingStats
 from albert_data.tfrecord import frame
@@ -99,6 +105,9 @@ class MakeRecords(beam.DoFn):
         self.vocab = vocab
         self.num_shards = num_shards
 
+    def setup(self):
+        self.rngs = DocumentRngs()
+
     def start_bundle(self):
         self.stats = PretrainingStats(
             self.config.instances.max_seq_length, self.config.masking.max_n
@@ -119,7 +128,12 @@ class MakeRecords(beam.DoFn):
         )
         records = []
         for rec in document_records(
-            doc, document_hash(text), config=self.config, vocab=self.vocab, stats=stats
+            doc,
+            document_hash(text),
+            config=self.config,
+            vocab=self.vocab,
+            stats=stats,
+            rngs=self.rngs,
         ):
             stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
             records.append((rec.key % self.num_shards, rec.key, rec.data))

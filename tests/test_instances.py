@@ -241,3 +241,21 @@ def test_config_rejects_bad_values():
         InstanceConfig(max_seq_length=4)
     with pytest.raises(ValueError, match="short_seq_prob"):
         InstanceConfig(short_seq_prob=1.5)
+
+
+def test_reused_document_generators_give_the_fresh_streams():
+    from albert_data.pretraining import DocumentRngs, document_rng
+
+    rngs = DocumentRngs()
+    for seed, digest, dupe in [
+        (12345, b"a" * 20, 0),
+        (12345, b"a" * 20, 1),
+        (7, b"b" * 20, 0),
+        (2**40, b"c" * 20, 3),
+    ]:
+        expected = document_rng(seed, digest, dupe).random(5)
+        got = rngs(seed, digest, dupe).random(5)
+        assert np.array_equal(got, expected)
+    assert not np.array_equal(
+        document_rng(1, b"a" * 20, 0).random(3), document_rng(1, b"a" * 20, 1).random(3)
+    )

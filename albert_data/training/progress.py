@@ -32,10 +32,11 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Accumulates step sums between log points; prints a line and writes scalars."""
 
-    def __init__(self, *, total_steps: int, logdir: str, log: Callable[[str], None]):
+    def __init__(self, *, total_steps: int, logdir: str | None, log: Callable[[str], None]):
+        """``logdir=None`` writes no TensorBoard scalars (a multi-worker run's non-chief)."""
         self.total_steps = total_steps
         self.log = log
-        self.writer = tf.summary.create_file_writer(logdir)
+        self.writer = tf.summary.create_file_writer(logdir) if logdir else None
         self._reset(time.perf_counter())
 
     def _reset(self, now: float) -> None:
@@ -55,7 +56,8 @@ class Progress:
         seq_per_s = self.sums.get("sequences", 0.0) / elapsed
         eta = (self.total_steps - step) * elapsed / max(self.window_steps, 1)
         scalars = {**metrics, **extra, "sequences_per_second": seq_per_s}
-        write_scalars(self.writer, step, scalars)
+        if self.writer is not None:
+            write_scalars(self.writer, step, scalars)
         self.log(
             f"step {step}/{self.total_steps} | loss {metrics['loss']:.4f} | "
             f"mlm_acc {metrics['masked_lm_accuracy']:.3f} | "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import posixpath
 import signal
 import threading
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from albert_data.training.config import DataConfig, OptimizerConfig, TrainConfig
 from albert_data.training.losses import SUM_KEYS, metrics_from_sums, pretraining_sums, scaled_loss
 from albert_data.training.optimizer import build_optimizer
 from albert_data.training.progress import Progress, write_scalars
-from albert_data.training.strategy import make_strategy
+from albert_data.training.strategy import is_chief, make_strategy, resolve_name, write_dir
 
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "mixed_fp16": "mixed_float16"}
 SUM = tf.distribute.ReduceOp.SUM
@@ -210,6 +211,9 @@ def train(
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train (or resume training) and return where it stopped."""
+    strategy = None
+    if resolve_name(run.strategy, run.tpu) == "multi_worker":
+        strategy = make_strategy("multi_worker")  # before any other TF op, or it cannot start
     model_dir = Path(run.model_dir)
     _check_model_dir_config(model_dir, model_config)
     _check_lengths(model_config, data)
@@ -223,7 +227,7 @@ def train(
     )
     if records.dynamic:
         _check_dynamic_available()
-    strategy = make_strategy(run.strategy, run.tpu)
+    strategy = strategy or make_strategy(run.strategy, run.tpu)
     _check_batch(data, run, strategy.num_replicas_in_sync)
     with _precision(run.precision):
         return _train_built(
@@ -250,6 +254,29 @@ def _check_dynamic_available() -> None:
         ) from None
 
 
+class _Saver:
+    """Checkpoints through a ``CheckpointManager``. In a multi-worker run every worker
+    saves (TF requires it), but only the chief into ``--model-dir``; the others save to
+    a temporary directory and delete it at once (their weights equal the chief's)."""
+
+    def __init__(self, checkpoint: tf.train.Checkpoint, run: TrainConfig, strategy):
+        self.model_dir = run.model_dir
+        self.chief = is_chief(strategy)
+        self.directory = write_dir(run.model_dir, strategy)
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, self.directory, max_to_keep=run.keep_checkpoints, checkpoint_name="ckpt"
+        )
+        self.latest = tf.train.latest_checkpoint(run.model_dir)
+
+    def save(self, step: int) -> str:
+        path = self.manager.save(checkpoint_number=step)
+        if not self.chief:
+            tf.io.gfile.rmtree(self.directory)
+            path = posixpath.join(self.model_dir, posixpath.basename(path))
+        self.latest = path
+        return path
+
+
 def _train_built(model_config, data, optimizer_config, run, records, eval_records, strategy, log):
     model_dir = Path(run.model_dir)
     with strategy.scope():
@@ -257,20 +284,20 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
         optimizer = build_optimizer(optimizer_config, model.trainable_variables, run.precision)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
-    manager = tf.train.CheckpointManager(
-        checkpoint, str(model_dir), max_to_keep=run.keep_checkpoints, checkpoint_name="ckpt"
-    )
-    if manager.latest_checkpoint:
-        _restore(checkpoint, manager.latest_checkpoint)
-        log(f"resumed from {manager.latest_checkpoint} at step {int(step_var.numpy())}")
+    saver = _Saver(checkpoint, run, strategy)
+    resumed_from = saver.latest
+    if resumed_from:
+        _restore(checkpoint, resumed_from)
+        log(f"resumed from {resumed_from} at step {int(step_var.numpy())}")
     else:
         initialize_weights(model, data.seed)
         if run.init_checkpoint:
             from albert_data.interop.checkpoints import init_from_checkpoint
 
             log(init_from_checkpoint(model, run.init_checkpoint).summary())
-    model_dir.mkdir(parents=True, exist_ok=True)
-    model_config.to_json(model_dir / "albert_config.json")
+    if saver.chief:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        model_config.to_json(model_dir / "albert_config.json")
 
     start = int(step_var.numpy())
     seed = _run_seed(data.seed, start)
@@ -297,7 +324,8 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
         jit=run.jit,
         loss_scaled=run.precision == "mixed_fp16",
     )
-    progress = Progress(total_steps=run.num_train_steps, logdir=str(model_dir / "train"), log=log)
+    logdir = str(model_dir / "train") if saver.chief else None
+    progress = Progress(total_steps=run.num_train_steps, logdir=logdir, log=log)
     result = TrainResult(step=start, stopped="done")
     last_eval = start
     end = run.num_train_steps
@@ -319,7 +347,7 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
             if not math.isfinite(window["loss"]):
                 raise UserError(
                     f"loss became {window['loss']} at step {step}; stopped without saving "
-                    f"(last good checkpoint: {manager.latest_checkpoint}); lower --learning-rate "
+                    f"(last good checkpoint: {saver.latest}); lower --learning-rate "
                     "or use --precision fp32"
                 )
             progress.add(sums)
@@ -331,31 +359,31 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
                     step, result.metrics, {"learning_rate": lr, "gradient_norm": float(norm)}
                 )
             if step % run.save_every == 0:
-                manager.save(checkpoint_number=step)
+                saver.save(step)
             if sigterm:
-                result.checkpoint = manager.save(checkpoint_number=step)
+                result.checkpoint = saver.save(step)
                 log(f"SIGTERM: saved {result.checkpoint} at step {step}; exiting")
                 result.step, result.stopped = step, "sigterm"
                 return result
             if eval_records and run.eval_every and step - last_eval >= run.eval_every:
                 result.eval_metrics = _evaluate_and_write(
-                    steps, strategy, data, run, eval_records, model_config, step, log
+                    steps, strategy, data, run, eval_records, model_config, step, log, saver.chief
                 )
                 last_eval = step
     result.step = int(step_var.numpy())
     result.stopped = "done" if result.step >= run.num_train_steps else "max_steps"
-    if result.step > start or not manager.latest_checkpoint:
-        result.checkpoint = manager.save(checkpoint_number=result.step)
+    if result.step > start or not resumed_from:
+        result.checkpoint = saver.save(result.step)
     else:
-        result.checkpoint = manager.latest_checkpoint
+        result.checkpoint = resumed_from
     if eval_records:
         result.eval_metrics = _evaluate_and_write(
-            steps, strategy, data, run, eval_records, model_config, result.step, log
+            steps, strategy, data, run, eval_records, model_config, result.step, log, saver.chief
         )
     return result
 
 
-def _evaluate_and_write(steps, strategy, data, run, eval_records, model_config, step, log):
+def _evaluate_and_write(steps, strategy, data, run, eval_records, model_config, step, log, chief):
     dataset = data_lib.make_dataset(
         data,
         eval_records.files,
@@ -366,6 +394,7 @@ def _evaluate_and_write(steps, strategy, data, run, eval_records, model_config, 
         training=False,
     )
     metrics = evaluate(steps, strategy, dataset, run.eval_steps)
-    _write_eval(Path(run.model_dir), step, metrics)
+    if chief:
+        _write_eval(Path(run.model_dir), step, metrics)
     log(f"eval at step {step}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
     return metrics
