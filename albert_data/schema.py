@@ -117,8 +117,8 @@ def _packed_varints(values: np.ndarray) -> bytes:
     top = int(v.max())
     if top < 0x80:
         return v.astype(np.uint8).tobytes()
-    if v.size <= 64 and top < _SMALL_VARINTS:
-        # Few values (masked positions and ids): a table lookup beats numpy's per-call cost.
+    if v.size <= 384 and top < _SMALL_VARINTS:
+        # Up to a few hundred values a table lookup beats numpy's per-call cost.
         table = _varint_table()
         return b"".join([table[x] for x in v.tolist()])
     if top < 1 << 21:

@@ -196,7 +196,7 @@ def test_unpadded_serialisation_matches_padded_records():
 
 
 @pytest.mark.parametrize("top", [1, 127, 128, 16383, 16384, 65535, 65536, 2**21 - 1, 2**21, 2**40])
-@pytest.mark.parametrize("size", [1, 20, 64, 65, 512])
+@pytest.mark.parametrize("size", [1, 20, 64, 384, 385, 512])
 def test_packed_varints_match_the_protobuf_encoding(top, size):
     from albert_data.schema import _packed_varints, _varint
 
