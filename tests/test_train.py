@@ -100,6 +100,62 @@ def test_eval_writes_google_metric_names(tmp_path):
     assert 0 <= result.eval_metrics["masked_lm_accuracy"] <= 1
 
 
+def _eval_scalars(logdir) -> dict[int, dict[str, float]]:
+    """TensorBoard scalars by step, read back from the event files' protos."""
+    from tensorflow.core.util import event_pb2
+
+    found: dict[int, dict[str, float]] = {}
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        for raw in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(raw.numpy())
+            for value in event.summary.value:
+                scalar = float(tf.make_ndarray(value.tensor))
+                found.setdefault(event.step, {})[value.tag] = scalar
+    return found
+
+
+def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
+    write_records(tmp_path / "rec")
+    write_records(tmp_path / "eval", seed=5)
+    logs: list[str] = []
+    kwargs = configs(
+        str(tmp_path / "rec" / "*"),
+        tmp_path / "model",
+        steps=7,
+        log_every=1,
+        eval_patterns=(str(tmp_path / "eval" / "*"),),
+        eval_batch_size=8,
+        eval_steps=2,
+        eval_every=3,
+    )
+    result = train(**kwargs, log=logs.append)
+    # At steps 3 and 6 during training, then once at the end (7), each after its train step.
+    eval_lines = [line for line in logs if line.startswith("eval at step")]
+    assert [int(line.split()[3].rstrip(":")) for line in eval_lines] == [3, 6, 7]
+    train_lines = [line for line in logs if line.startswith("step ")]
+    assert logs.index(eval_lines[0]) == logs.index(train_lines[2]) + 1  # right after step 3
+    scalars = _eval_scalars(tmp_path / "model" / "eval")
+    assert sorted(scalars) == [3, 6, 7]
+    for step_scalars in scalars.values():
+        assert {"masked_lm_accuracy", "masked_lm_loss", "sentence_order_accuracy"} <= set(
+            step_scalars
+        )
+        assert step_scalars["loss"] > 0
+    # Each evaluation used the weights of its step.
+    assert scalars[7]["masked_lm_loss"] != scalars[3]["masked_lm_loss"]
+    text = (tmp_path / "model" / "eval_results.txt").read_text()
+    assert "global_step = 7" in text
+    assert result.eval_metrics["masked_lm_loss"] == pytest.approx(scalars[7]["masked_lm_loss"])
+
+    # A resumed run counts the interval from where it restarted (7 -> 10), and an
+    # interval ending on the last step evaluates it once, not twice.
+    logs.clear()
+    run_10 = dataclasses.replace(kwargs["run"], num_train_steps=10)
+    assert train(**{**kwargs, "run": run_10}, log=logs.append).step == 10
+    assert [line.split()[3] for line in logs if line.startswith("eval at step")] == ["10:"]
+    assert "global_step = 10" in (tmp_path / "model" / "eval_results.txt").read_text()
+
+
 def test_schedule_warms_up_then_decays_linearly_to_zero():
     schedule = WarmupPolynomialDecay(0.00176, num_train_steps=100, num_warmup_steps=10)
     values = [float(schedule(s)) for s in (0, 5, 10, 55, 100)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from albert_data.errors import UserError
+
 FORMATS = ("savedmodel", "hf", "google")
 
 
@@ -40,9 +42,9 @@ FORMATS = ("savedmodel", "hf", "google")
 )
 @click.option(
     "--do-lower-case/--no-do-lower-case",
-    default=False,
-    show_default=True,
-    help="tokenizer_config.json for the Hugging Face export.",
+    default=None,
+    help="tokenizer_config.json for the Hugging Face export. Default: what the --spm-model's "
+    "sidecar (PREFIX.json) records, else no.",
 )
 def export(model_dir, checkpoint, config_path, output, formats, spm_model, do_lower_case):
     """Export a trained model to OUTPUT/saved_model (TF SavedModel, serving signature
@@ -54,15 +56,43 @@ def export(model_dir, checkpoint, config_path, output, formats, spm_model, do_lo
 
     from albert_data.interop.loading import load_trained_model
 
+    tokenizer = _tokenizer_options(spm_model, do_lower_case) if spm_model else {}
     model, report = load_trained_model(model_dir, checkpoint, config_path)
     click.echo(report.summary().splitlines()[0], err=True)
     out = Path(output)
     for fmt in formats or FORMATS:
-        path = _export_one(fmt, model, out, spm_model, do_lower_case, report.step)
+        path = _export_one(fmt, model, out, spm_model, tokenizer, report.step)
         click.echo(f"{fmt}: {path}")
 
 
-def _export_one(fmt, model, out, spm_model, do_lower_case, step):
+def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict[str, bool]:
+    """``do_lower_case`` and ``keep_accents`` for the Hugging Face tokenizer: the text
+    normalisation the SentencePiece model's sidecar records, an explicit
+    ``--do-lower-case/--no-do-lower-case`` winning (with a warning if they disagree)."""
+    from vocab.base import VocabError
+    from vocab.sidecar import read_sidecar, sidecar_path
+
+    try:
+        sidecar = read_sidecar(spm_model)
+    except VocabError as err:
+        raise UserError(str(err)) from None
+    if sidecar is None:
+        return {"do_lower_case": bool(do_lower_case), "keep_accents": True}
+    recorded = bool(sidecar.normalization.get("lower_case", False))
+    if do_lower_case is not None and do_lower_case != recorded:
+        flag = "--do-lower-case" if do_lower_case else "--no-do-lower-case"
+        click.echo(
+            f"warning: {flag} overrides {sidecar_path(spm_model)} (lower_case={recorded}); the "
+            "exported tokenizer will not normalise text as the vocabulary was trained",
+            err=True,
+        )
+    return {
+        "do_lower_case": recorded if do_lower_case is None else do_lower_case,
+        "keep_accents": not sidecar.normalization.get("strip_accents", False),
+    }
+
+
+def _export_one(fmt, model, out, spm_model, tokenizer, step):
     if fmt == "savedmodel":
         from albert_data.interop.saved_model import export_saved_model
 
@@ -70,9 +100,7 @@ def _export_one(fmt, model, out, spm_model, do_lower_case, step):
     if fmt == "hf":
         from albert_data.interop.huggingface import export_huggingface
 
-        return export_huggingface(
-            model, out / "hf", spm_model=spm_model, do_lower_case=do_lower_case
-        )
+        return export_huggingface(model, out / "hf", spm_model=spm_model, **tokenizer)
     from albert_data.interop.checkpoints import write_google_checkpoint
 
     prefix = write_google_checkpoint(model, out / "google", step=step)

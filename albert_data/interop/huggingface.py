@@ -140,7 +140,12 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
 
 
 def export_huggingface(
-    model, directory: str | Path, *, spm_model: str | None = None, do_lower_case: bool = False
+    model,
+    directory: str | Path,
+    *,
+    spm_model: str | None = None,
+    do_lower_case: bool = False,
+    keep_accents: bool = True,
 ) -> Path:
     """Write ``config.json``, ``model.safetensors`` and the tokenizer files to ``directory``."""
     directory = Path(directory)
@@ -153,7 +158,7 @@ def export_huggingface(
         tokenizer = {
             "tokenizer_class": "AlbertTokenizer",
             "do_lower_case": do_lower_case,
-            "keep_accents": True,
+            "keep_accents": keep_accents,
             "remove_space": True,
             "model_max_length": model.config.max_position_embeddings,
             "bos_token": "[CLS]",

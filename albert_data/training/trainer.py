@@ -327,7 +327,7 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
     logdir = str(model_dir / "train") if saver.chief else None
     progress = Progress(total_steps=run.num_train_steps, logdir=logdir, log=log)
     result = TrainResult(step=start, stopped="done")
-    last_eval = start
+    last_eval, evaluated_at = start, None
     end = run.num_train_steps
     if run.max_steps_this_run is not None:
         end = min(end, start + run.max_steps_this_run)
@@ -369,14 +369,14 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
                 result.eval_metrics = _evaluate_and_write(
                     steps, strategy, data, run, eval_records, model_config, step, log, saver.chief
                 )
-                last_eval = step
+                last_eval = evaluated_at = step
     result.step = int(step_var.numpy())
     result.stopped = "done" if result.step >= run.num_train_steps else "max_steps"
     if result.step > start or not resumed_from:
         result.checkpoint = saver.save(result.step)
     else:
         result.checkpoint = resumed_from
-    if eval_records:
+    if eval_records and evaluated_at != result.step:  # not twice at the last step
         result.eval_metrics = _evaluate_and_write(
             steps, strategy, data, run, eval_records, model_config, result.step, log, saver.chief
         )
