@@ -101,17 +101,24 @@ def word_spans(
         starts_mask &= ~special
     else:
         starts_mask = ~special
-    # Word starts and special tokens, in order: a word ends where the next one begins.
+    # Word starts and special tokens, in order: a word ends where the next cut begins,
+    # and a segment's words run up to its next special token.
     cuts = np.flatnonzero(starts_mask | special)
     is_start = starts_mask[cuts]
-    starts = cuts[is_start]
-    if starts.size == 0:
+    start_idx = np.flatnonzero(is_start)
+    if start_idx.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    ends = np.append(cuts[1:], n)[is_start]
-    special_pos = np.append(np.flatnonzero(special), n)
-    next_special = special_pos[np.searchsorted(special_pos, starts)]
-    left = np.searchsorted(starts, next_special) - np.arange(starts.size)
+    following = np.empty_like(cuts)
+    following[:-1] = cuts[1:]
+    following[-1] = n
+    special_idx = np.flatnonzero(~is_start)
+    if special_idx.size == 0 or special_idx[-1] < start_idx[-1]:
+        special_idx = np.append(special_idx, cuts.size)  # words run to the end
+    next_special = special_idx[np.searchsorted(special_idx, start_idx)]
+    starts = cuts[start_idx]
+    ends = following[start_idx]
+    left = next_special - start_idx
     return starts, ends, left
 
 
