@@ -243,3 +243,25 @@ def test_unknown_characters_stay_inside_their_word(en):
     assert en.piece_to_id("ß") == en.special.unk  # never seen in training
     words = words_of(en, en.encode("the straße ßa"))
     assert words == ["the", "stra<unk>e", "<unk>a"]
+
+
+def test_fast_id_encoder_agrees_with_the_public_call(en, en_model):
+    import sentencepiece as spm
+
+    from vocab.sentencepiece_tokenizer import _ids_encoder
+
+    sp = spm.SentencePieceProcessor(model_proto=en_model)
+    encode = _ids_encoder(sp)
+    for text in [
+        "",
+        "the river",
+        "café (see above) £20 – indeed",
+        "中文 mixed text 123",
+        "x" * 500,
+    ]:
+        assert encode(text) == sp.EncodeAsIds(text)
+    flat = en.encode_flat(["the river", "", "café (see above)"])
+    assert flat.lengths.tolist()[1] == 0
+    assert flat.ids.tolist() == [
+        i for t in ["the river", "café (see above)"] for i in sp.EncodeAsIds(t)
+    ]
