@@ -262,6 +262,5 @@ def test_fast_id_encoder_agrees_with_the_public_call(en, en_model):
         assert encode(text) == sp.EncodeAsIds(text)
     flat = en.encode_flat(["the river", "", "café (see above)"])
     assert flat.lengths.tolist()[1] == 0
-    assert flat.ids.tolist() == [
-        i for t in ["the river", "café (see above)"] for i in sp.EncodeAsIds(t)
-    ]
+    texts = ["the river", "café (see above)"]
+    assert flat.ids.tolist() == [i for t in texts for i in sp.EncodeAsIds(NORM(t))]
