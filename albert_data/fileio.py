@@ -102,15 +102,36 @@ def open_raw(path: str) -> io.BufferedIOBase:
         raise UserError(f"{path}: is a directory; pass the files inside it") from err
 
 
-def open_read(path: str) -> io.BufferedIOBase:
-    """Open for binary reading, decompressing ``.gz`` and ``.bz2`` transparently."""
+def open_read(path: str, *, wrap_raw=None) -> io.BufferedIOBase:
+    """Open for binary reading, decompressing ``.gz`` and ``.bz2`` transparently.
+
+    ``wrap_raw``, if given, wraps the raw (still compressed) stream first, e.g. to count
+    the bytes read for a progress bar.
+    """
     raw = open_raw(path)
+    if wrap_raw is not None:
+        raw = wrap_raw(raw)
     kind = compression_of(path)
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return _Owning(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
     if kind == "bz2":
-        return bz2.BZ2File(raw, mode="rb")
+        return _Owning(bz2.BZ2File(raw, mode="rb"), raw)
     return raw
+
+
+class _Owning(io.BufferedReader):
+    """A decompressing reader that also closes the file it reads from (``GzipFile`` and
+    ``BZ2File`` leave a passed-in file object open)."""
+
+    def __init__(self, stream, raw):
+        super().__init__(stream)
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 def exists(path: str) -> bool:

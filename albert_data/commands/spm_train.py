@@ -57,19 +57,9 @@ class _CountingReader(io.RawIOBase):
 def iter_lines(path: str, progress):
     """The non-empty, stripped lines of one file (UTF-8, BOM dropped, bad bytes replaced);
     ``progress`` is advanced by the raw (compressed) bytes read."""
-    import bz2
-    import gzip
+    from albert_data.fileio import open_read
 
-    from albert_data.fileio import compression_of, open_raw
-
-    raw = io.BufferedReader(_CountingReader(open_raw(path), progress))
-    kind = compression_of(path)
-    if kind == "gzip":
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
-    elif kind == "bz2":
-        stream = bz2.BZ2File(raw, mode="rb")
-    else:
-        stream = raw
+    stream = open_read(path, wrap_raw=lambda raw: io.BufferedReader(_CountingReader(raw, progress)))
     try:
         with io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace") as text:
             for line in text:
@@ -79,7 +69,7 @@ def iter_lines(path: str, progress):
     except (OSError, EOFError) as err:
         raise UserError(f"{path}: cannot read ({err}); is the file complete?") from None
     finally:
-        raw.close()
+        stream.close()
 
 
 def sample_locally(files: list[str], size: int, seed: int) -> Sample:
