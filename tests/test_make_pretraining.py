@@ -39,6 +39,20 @@ def check_whole_words(r):
     return int((~boundary).sum())
 
 
+def make(sample, out, *flags, check=True):
+    """``albert-data make-pretraining`` on a session sample with its vocabulary."""
+    return run_cli(
+        "make-pretraining",
+        sample["sentences"],
+        "-o",
+        out,
+        "--spm-model",
+        sample["spm"],
+        *flags,
+        check=check,
+    )
+
+
 def records_of(directory):
     files = sorted(p for p in directory.iterdir() if ".tfrecord" in p.name)
     return files, [parse(r) for f in files for r in read_records(str(f))]
@@ -47,21 +61,7 @@ def records_of(directory):
 @pytest.fixture(scope="module")
 def static_run(sample_en, tmp_path_factory):
     out = tmp_path_factory.mktemp("static") / "out"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_en["spm"],
-        *SMALL,
-        "--num-shards",
-        3,
-        "--range-bytes",
-        4096,
-        "--num-workers",
-        1,
-    )
+    make(sample_en, out, *SMALL, "--num-shards", 3, "--range-bytes", 4096, "--num-workers", 1)
     return out
 
 
@@ -82,21 +82,7 @@ def test_outputs_stats_and_inspect(static_run, sample_en):
 
 def test_byte_identical_for_one_and_two_workers(static_run, sample_en, tmp_path):
     out = tmp_path / "two"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_en["spm"],
-        *SMALL,
-        "--num-shards",
-        3,
-        "--range-bytes",
-        1000,
-        "--num-workers",
-        2,
-    )
+    make(sample_en, out, *SMALL, "--num-shards", 3, "--range-bytes", 1000, "--num-workers", 2)
     for name in (f"pretraining-0000{i}-of-00003.tfrecord" for i in range(3)):
         assert (out / name).read_bytes() == (static_run / name).read_bytes()
 
@@ -109,19 +95,7 @@ def test_whole_words_masked_and_ngrams_within_segments(static_run):
 
 def test_dynamic_mode_writes_no_masks(sample_en, tmp_path):
     out = tmp_path / "dyn"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_en["spm"],
-        *SMALL,
-        "--masking",
-        "dynamic",
-        "--num-workers",
-        1,
-    )
+    make(sample_en, out, *SMALL, "--masking", "dynamic", "--num-workers", 1)
     _, recs = records_of(out)
     assert recs
     for r in recs:
@@ -135,20 +109,7 @@ def test_gzip_output_reads_with_tensorflow(sample_en, tmp_path):
     import tensorflow as tf
 
     out = tmp_path / "gz"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_en["spm"],
-        *SMALL,
-        "--gzip",
-        "--num-shards",
-        1,
-        "--num-workers",
-        1,
-    )
+    make(sample_en, out, *SMALL, "--gzip", "--num-shards", 1, "--num-workers", 1)
     files = [str(p) for p in out.glob("*.tfrecord.gz")]
     assert len(files) == 1
     count = sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
@@ -228,16 +189,7 @@ def test_jsonl_input(sample_en, tmp_path):
     ],
 )
 def test_bad_flags(sample_en, tmp_path, flags, needle):
-    proc = run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        tmp_path / "o",
-        "--spm-model",
-        sample_en["spm"],
-        *flags,
-        check=False,
-    )
+    proc = make(sample_en, tmp_path / "o", *flags, check=False)
     assert proc.returncode == 2
     assert needle in error_line(proc)
     assert not (tmp_path / "o").exists()
@@ -247,28 +199,15 @@ def test_refuses_non_empty_output_and_overwrites(sample_en, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "old-00000-of-00001.tfrecord").write_bytes(b"old")
-    proc = run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_en["spm"],
-        *SMALL,
-        check=False,
-    )
+    proc = make(sample_en, out, *SMALL, check=False)
     assert (
         proc.returncode == 2
         and "not empty" in error_line(proc)
         and "--overwrite" in error_line(proc)
     )
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
+    make(
+        sample_en,
         out,
-        "--spm-model",
-        sample_en["spm"],
         *SMALL,
         "--overwrite",
         "--name",
@@ -295,16 +234,7 @@ def test_vocab_without_mask_and_sidecar_contradiction(sample_en, tmp_path):
         check=False,
     )
     assert proc.returncode == 2 and "[MASK]" in error_line(proc) and "vocab.txt" in error_line(proc)
-    proc = run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
-        tmp_path / "o",
-        "--spm-model",
-        sample_en["spm"],
-        "--no-do-lower-case",
-        check=False,
-    )
+    proc = make(sample_en, tmp_path / "o", "--no-do-lower-case", check=False)
     assert proc.returncode == 2 and "lower" in error_line(proc)
 
 
@@ -328,17 +258,7 @@ def test_empty_input_is_an_error(sample_en, tmp_path):
 
 def test_chinese_jieba_whole_word_spans(sample_zh, tmp_path):
     out = tmp_path / "zh"
-    run_cli(
-        "make-pretraining",
-        sample_zh["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample_zh["spm"],
-        *SMALL,
-        "--num-workers",
-        1,
-    )
+    make(sample_zh, out, *SMALL, "--num-workers", 1)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["vocabulary"]["word_segmenter"] == "jieba"
     _, recs = records_of(out)
