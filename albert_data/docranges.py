@@ -1,8 +1,16 @@
-"""Reading documents for ``make-pretraining`` in byte ranges, so one large file is read
-in parallel and no document is cut, lost or read twice.
+"""Reading documents in byte ranges, so one large file is read in parallel and no
+document is cut, lost or read twice.
 
-Formats: ``sentences`` (one sentence per line, a blank line between documents: what
-``split-sentences`` writes) and ``jsonl`` (one JSON document per line).
+Two layouts, under the names each command uses:
+
+* blocks (``sentences`` for ``make-pretraining``, ``blank-line`` for
+  ``split-sentences``): documents are runs of non-blank lines separated by blank lines;
+* lines (``jsonl``, and ``line`` for ``split-sentences``): one document per non-blank
+  line.
+
+A line is blank when it holds only whitespace in the ``str.strip`` sense (so U+3000 or
+U+00A0 alone make a blank line, as they do for the local reader). A UTF-8 byte-order
+mark at the start of a file is dropped.
 
 The rule: a document belongs to the range that holds its first byte. A reader of
 ``[start, end)`` finds the first document starting at or after ``start`` (a non-blank
@@ -18,8 +26,14 @@ from dataclasses import dataclass
 
 from albert_data.fileio import compression_of, open_raw, open_read
 
-DOC_FORMATS = ("sentences", "jsonl")
+BLOCK_FORMATS = ("sentences", "blank-line")
+LINE_FORMATS = ("jsonl", "line")
+DOC_FORMATS = BLOCK_FORMATS + LINE_FORMATS
 DEFAULT_RANGE_BYTES = 64 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes in ASCII
+_NOT_ASCII_TEXT = _ASCII_SPACE + bytes(range(0x80, 0x100))
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,19 @@ class ByteRange:
     path: str
     start: int
     end: int  # exclusive; -1 for "to the end of the file"
+
+
+@dataclass
+class RangeScan:
+    """Filled in while a range is read: where reading stopped."""
+
+    scanned_to: int = 0
+
+    def owned_bytes(self, byte_range: ByteRange) -> int:
+        """Bytes of the file this range accounts for (ranges of a file add up to its
+        size; a compressed file counts its uncompressed size). Valid once read whole."""
+        end = self.scanned_to if byte_range.end == -1 else byte_range.end
+        return end - byte_range.start
 
 
 def plan_ranges(path: str, size: int, *, range_bytes: int = DEFAULT_RANGE_BYTES) -> list[ByteRange]:
@@ -37,8 +64,22 @@ def plan_ranges(path: str, size: int, *, range_bytes: int = DEFAULT_RANGE_BYTES)
     return [ByteRange(path, s, e) for s, e in zip(cuts, [*cuts[1:], -1])]
 
 
-def _is_blank(line: bytes) -> bool:
-    return not line.strip()
+def auto_range_bytes(total_bytes: int) -> int:
+    """About 64 ranges for the input, each between 1 MB and 64 MB: enough to keep every
+    worker busy on one machine, few enough to keep per-range overhead negligible."""
+    return min(64 * 1024 * 1024, max(1024 * 1024, total_bytes // 64))
+
+
+def is_blank(line: bytes) -> bool:
+    """Whether ``line`` (UTF-8, maybe with its line end) is whitespace only."""
+    rest = line.lstrip(_ASCII_SPACE)
+    if not rest:
+        return True
+    if rest[0] < 0x80:
+        return False
+    if rest[:16].decode("utf-8", "ignore").strip():
+        return False  # a whole non-space character among the first bytes
+    return not rest.decode("utf-8", "replace").strip()
 
 
 def _previous_line_blank(fh, pos: int) -> bool:
@@ -50,26 +91,32 @@ def _previous_line_blank(fh, pos: int) -> bool:
     while True:
         begin = max(0, end - 4096)
         fh.seek(begin)
-        chunk = fh.read(end - begin) + content
-        idx = chunk.rfind(b"\n", 0, len(chunk) - len(content) if content else len(chunk))
+        chunk = fh.read(end - begin)
+        idx = chunk.rfind(b"\n")
         if idx != -1:
-            return _is_blank(chunk[idx + 1 :])
-        if not _is_blank(chunk):
-            return False
+            return is_blank(chunk[idx + 1 :] + content)
+        content = chunk + content
+        if content.translate(None, _NOT_ASCII_TEXT):
+            return False  # an ASCII character that is not a space
         if begin == 0:
-            return True
-        content, end = chunk, begin
+            return is_blank(content.removeprefix(BOM))
+        end = begin
 
 
-def read_range(byte_range: ByteRange, *, fmt: str) -> Iterator[tuple[int, list[bytes]]]:
+def read_range(
+    byte_range: ByteRange, *, fmt: str, scan: RangeScan | None = None
+) -> Iterator[tuple[int, list[bytes]]]:
     """(byte offset, raw lines) of each document owned by ``byte_range``.
 
-    For ``sentences`` the lines are the document's sentences; for ``jsonl`` there is one
-    line, the JSON object. Lines keep their line ends.
+    For block formats the lines are the document's lines; for line formats there is one
+    line. Lines keep their line ends. ``scan``, if given, records where reading stopped.
     """
+    if fmt not in DOC_FORMATS:
+        raise ValueError(f"fmt must be one of {DOC_FORMATS}, got {fmt!r}")
+    scan = scan if scan is not None else RangeScan()
     if byte_range.start == 0 and byte_range.end == -1:
         with open_read(byte_range.path) as fh:
-            yield from _scan(fh, 0, -1, True, fmt)
+            yield from _scan(fh, 0, -1, True, fmt, scan)
         return
     with open_raw(byte_range.path) as fh:
         start, end = byte_range.start, byte_range.end
@@ -81,22 +128,30 @@ def read_range(byte_range: ByteRange, *, fmt: str) -> Iterator[tuple[int, list[b
             pos = fh.tell()
         prev_blank = _previous_line_blank(fh, pos)
         fh.seek(pos)
-        yield from _scan(fh, pos, end, prev_blank, fmt)
+        yield from _scan(fh, pos, end, prev_blank, fmt, scan)
 
 
-def _scan(fh, pos: int, end: int, prev_blank: bool, fmt: str) -> Iterator[tuple[int, list[bytes]]]:
+def _scan(
+    fh, pos: int, end: int, prev_blank: bool, fmt: str, scan: RangeScan
+) -> Iterator[tuple[int, list[bytes]]]:
     lines: list[bytes] = []
     doc_start = pos
+    scan.scanned_to = pos
+    by_line = fmt in LINE_FORMATS
     for line in fh:
         line_start = pos
         pos += len(line)
-        if fmt == "jsonl":
+        scan.scanned_to = pos
+        skip = 0  # a document's offset points past a byte-order mark
+        if line_start == 0 and line.startswith(BOM):
+            line, skip = line[len(BOM) :], len(BOM)
+        if by_line:
             if end != -1 and line_start >= end:
                 return
-            if not _is_blank(line):
-                yield line_start, [line]
+            if not is_blank(line):
+                yield line_start + skip, [line]
             continue
-        if _is_blank(line):
+        if is_blank(line):
             if lines:
                 yield doc_start, lines
                 lines = []
@@ -107,7 +162,7 @@ def _scan(fh, pos: int, end: int, prev_blank: bool, fmt: str) -> Iterator[tuple[
         elif prev_blank:
             if end != -1 and line_start >= end:
                 return
-            doc_start, lines = line_start, [line]
+            doc_start, lines = line_start + skip, [line]
         # else: the tail of a document that began in the previous range
         prev_blank = False
     if lines:

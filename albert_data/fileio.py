@@ -7,6 +7,7 @@ Beam is imported only when a path has a scheme, so local work stays light.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import glob
 import gzip
 import io
@@ -205,6 +206,25 @@ def delete(paths: Iterable[str]) -> None:
         from apache_beam.io.filesystems import FileSystems
 
         FileSystems.delete([p for p in remote if FileSystems.exists(p)])
+
+
+def remove_tree(path: str) -> None:
+    """Delete a directory tree (a prefix on an object store); nothing there is fine."""
+    if is_remote(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with contextlib.suppress(Exception):  # nothing there
+            FileSystems.delete([path.rstrip("/") + "/"])
+        return
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def parent_dir(path: str) -> str:
+    """The directory holding ``path`` (``.`` for a bare local name)."""
+    head, _ = _split(path)
+    return head.rstrip("/") or ("/" if head == "/" else ".")
 
 
 def shard_name(base: str, index: int, count: int) -> str:

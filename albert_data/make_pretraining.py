@@ -3,7 +3,6 @@ pipeline, publish the shards and ``stats.json`` only when everything succeeded."
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from albert_data.fileio import (
     is_remote,
     open_raw,
     open_write,
+    remove_tree,
     rename,
 )
 
@@ -135,12 +135,6 @@ def choose_num_shards(input_bytes: int, dupe_factor: int) -> int:
     return max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
 
 
-def auto_range_bytes(total_bytes: int) -> int:
-    """About 64 ranges for the input, each between 1 MB and 64 MB: enough to keep every
-    worker busy on one machine, few enough to keep per-range overhead negligible."""
-    return min(64 * 1024 * 1024, max(1024 * 1024, total_bytes // 64))
-
-
 def shard_paths(output: str, name: str, num_shards: int, gzip: bool) -> list[str]:
     ext = ".tfrecord.gz" if gzip else ".tfrecord"
     base = output.rstrip("/")
@@ -174,9 +168,10 @@ def _vocab_ids(tokenizer):
 def run(req: MakePretrainingRequest) -> RunResult:
     import apache_beam as beam
 
-    from albert_data.docranges import plan_ranges
+    from albert_data.docranges import auto_range_bytes, plan_ranges
     from albert_data.tokenization import load_tokenizer
     from pipelines import pretraining as pipeline_module
+    from pipelines.errors import raise_first_error
     from pipelines.options import build_options, counter, run_pipeline
 
     start = time.monotonic()
@@ -228,12 +223,14 @@ def run(req: MakePretrainingRequest) -> RunResult:
             temps=temps,
             parts_dir=f"{work}/parts",
             stats_path=stats_tmp,
+            error_path=f"{work}/error.txt",
             fmt=req.input_format,
             text_field=req.text_field,
             strict=req.strict,
             compress=req.gzip,
         )
         result = run_pipeline(pipeline)
+        raise_first_error(f"{work}/error.txt")
         stats = _load_stats(stats_tmp)
         if stats is None or stats.documents == 0:
             raise UserError(
@@ -281,7 +278,7 @@ def run(req: MakePretrainingRequest) -> RunResult:
             )
         return RunResult(finals, stats_path, report, elapsed)
     finally:
-        _remove_tree(work)
+        remove_tree(work)
 
 
 def _jsonable(value):
@@ -311,15 +308,3 @@ def _stale_outputs(existing: list[str], name: str) -> list[str]:
         for p, b in zip(existing, base)
         if b == "stats.json" or (b.startswith(f"{name}-") and ".tfrecord" in b)
     ]
-
-
-def _remove_tree(path: str) -> None:
-    if is_remote(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        with contextlib.suppress(Exception):  # nothing there
-            FileSystems.delete([path.rstrip("/") + "/"])
-        return
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -19,6 +19,8 @@ from albert_data.fileio import delete, open_raw, open_write
 
 _ENTRY = struct.Struct("<QI")
 MERGE_FAN_IN = 64  # parts open at once in one merge pass
+RUN_BYTES = 64 * 1024 * 1024  # in-memory run size of external_sort
+_ITEM_OVERHEAD = 64  # bytes per buffered item besides its data (tuple, int, bytes headers)
 
 
 def write_part(path: str, items: Iterable[tuple[int, bytes]]) -> int:
@@ -70,3 +72,39 @@ def merged(paths: list[str], *, scratch_dir: str) -> Iterator[tuple[int, bytes]]
         yield from heapq.merge(*(read_part(p) for p in paths))
     finally:
         delete([p for p in paths if p in temporary])
+
+
+def external_sort(
+    items: Iterable[tuple[int, bytes]], *, scratch_dir: str, run_bytes: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """``items`` in (key, data) order, holding at most about ``run_bytes`` (default
+    :data:`RUN_BYTES`) in memory: sorted runs beyond that are spilled to parts under
+    ``scratch_dir`` and merged."""
+    run_bytes = run_bytes or RUN_BYTES
+    buffer: list[tuple[int, bytes]] = []
+    size = 0
+    runs: list[str] = []
+    try:
+        for item in items:
+            buffer.append(item)
+            size += len(item[1]) + _ITEM_OVERHEAD
+            if size >= run_bytes:
+                runs.append(_spill(buffer, scratch_dir))
+                buffer, size = [], 0
+        buffer.sort()
+        if not runs:
+            yield from buffer
+            return
+        if buffer:
+            runs.append(_spill(buffer, scratch_dir))
+            buffer = []
+        yield from merged(runs, scratch_dir=scratch_dir)
+    finally:
+        delete(runs)
+
+
+def _spill(buffer: list[tuple[int, bytes]], scratch_dir: str) -> str:
+    buffer.sort()
+    path = f"{scratch_dir.rstrip('/')}/run-{uuid.uuid4().hex}.part"
+    write_part(path, buffer)
+    return path

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from albert_data.docranges import ByteRange, RangeScan, read_range
 from albert_data.errors import UserError
 from albert_data.fileio import open_read
 
@@ -38,7 +39,6 @@ class ReadCounts:
 
     files: int = 0
     bytes: int = 0
-    lines: int = 0
     replaced_bytes: int = 0
     malformed_lines: int = 0
 
@@ -52,7 +52,7 @@ class RawDocument:
     """A document as paragraphs (one per input line, or per line of a JSON text)."""
 
     path: str
-    index: int  # position of the document in its file
+    offset: int  # byte offset of the document in its (uncompressed) file
     paragraphs: tuple[str, ...]
 
 
@@ -89,109 +89,76 @@ def decode_line(raw: bytes, *, path: str, offset: int, strict: bool) -> tuple[st
             pos += err.end
 
 
-def iter_lines(path: str, config: ReadConfig, counts: ReadCounts) -> Iterator[str]:
-    """Decoded lines of a file without their line ends; BOM removed; binary refused."""
-    counts.files += 1
-    offset = 0
-    with open_read(path) as fh:
-        head = fh.read(BINARY_PROBE_BYTES)
-        nul = head.find(b"\x00")
+def read_documents(path: str, config: ReadConfig, counts: ReadCounts) -> Iterator[RawDocument]:
+    """The documents of one file, in order (the whole file as one byte range)."""
+    yield from read_range_documents(ByteRange(path, 0, -1), config, counts)
+
+
+def read_range_documents(
+    byte_range: ByteRange, config: ReadConfig, counts: ReadCounts
+) -> Iterator[RawDocument]:
+    """The documents a byte range of a file owns (``albert_data.docranges``), in order.
+
+    The local runner reads each file as one range and the Beam pipeline reads ranges in
+    parallel; both cut documents with the same code, so they see the same documents.
+    """
+    scan = RangeScan()
+    for offset, lines in read_range(byte_range, fmt=config.format, scan=scan):
+        doc = raw_document(byte_range.path, offset, lines, config, counts)
+        if doc is not None:
+            yield doc
+    if byte_range.start == 0:
+        counts.files += 1
+    counts.bytes += scan.owned_bytes(byte_range)
+
+
+def raw_document(
+    path: str, offset: int, lines: list[bytes], config: ReadConfig, counts: ReadCounts
+) -> RawDocument | None:
+    """Decode the raw lines of one document; ``None`` for a malformed JSONL line that is
+    skipped (and counted). NUL bytes, and with ``strict`` undecodable bytes or malformed
+    JSONL, raise a :class:`UserError` naming the file and position."""
+    texts = []
+    pos = offset
+    for raw in lines:
+        nul = raw.find(b"\x00")
         if nul != -1:
             raise UserError(
-                f"{path}: looks binary (NUL byte at offset {nul}); give text files only, or convert it to UTF-8 text"
+                f"{path}: looks binary (NUL byte at offset {pos + nul}); give text files only"
             )
-        if head.startswith(b"\xef\xbb\xbf"):
-            head = head[3:]
-            offset = 3
-        tail = b""
-        stream = _chain(head, fh)
-        for raw in stream:
-            if tail:
-                raw, tail = tail + raw, b""
-            if not raw.endswith(b"\n"):
-                tail = raw
-                continue
-            yield from _decoded(raw, path, offset, config, counts)
-            offset += len(raw)
-        if tail:
-            yield from _decoded(tail, path, offset, config, counts)
-            offset += len(tail)
-    counts.bytes += offset
-
-
-def _decoded(raw: bytes, path, offset, config, counts) -> Iterator[str]:
-    nul = raw.find(b"\x00")
-    if nul != -1:
-        raise UserError(
-            f"{path}: looks binary (NUL byte at offset {offset + nul}); give text files only"
+        text, replaced = decode_line(raw, path=path, offset=pos, strict=config.strict)
+        counts.replaced_bytes += replaced
+        texts.append(text.rstrip("\r\n"))
+        pos += len(raw)
+    if config.format != "jsonl":
+        return RawDocument(path, offset, tuple(texts))
+    try:
+        text = json.loads(texts[0])[config.text_field]
+        if not isinstance(text, str):
+            raise TypeError(type(text).__name__)
+    except (ValueError, KeyError, TypeError) as err:
+        problem = (
+            f"has no string field {config.text_field!r}"
+            if isinstance(err, KeyError | TypeError)
+            else "is not valid JSON"
         )
-    text, replaced = decode_line(raw, path=path, offset=offset, strict=config.strict)
-    counts.replaced_bytes += replaced
-    counts.lines += 1
-    yield text.rstrip("\r\n")
+        if config.strict:
+            raise UserError(
+                f"{path}: line {line_number(path, offset)} (byte {offset}) {problem}; fix the line, choose the field with --text-field, or drop --strict to skip such lines"
+            ) from err
+        counts.malformed_lines += 1
+        return None
+    return RawDocument(path, offset, tuple(text.splitlines()))
 
 
-def _chain(head: bytes, fh) -> Iterator[bytes]:
-    """Lines of ``head`` followed by the rest of ``fh`` (``head`` may end mid-line)."""
-    lines = head.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(b"\n"):
-        partial = lines.pop()
-        rest = fh.readline()
-        lines.append(partial + rest)
-    yield from lines
-    yield from fh
-
-
-def read_documents(path: str, config: ReadConfig, counts: ReadCounts) -> Iterator[RawDocument]:
-    """The documents of one file, in order."""
-    lines = iter_lines(path, config, counts)
-    if config.format == "blank-line":
-        yield from _blank_line_documents(path, lines)
-    elif config.format == "line":
-        index = 0
-        for line in lines:
-            if line.strip():
-                yield RawDocument(path, index, (line,))
-                index += 1
-    else:
-        yield from _jsonl_documents(path, lines, config, counts)
-
-
-def _blank_line_documents(path: str, lines: Iterator[str]) -> Iterator[RawDocument]:
-    paragraphs: list[str] = []
-    index = 0
-    for line in lines:
-        if line.strip():
-            paragraphs.append(line)
-        elif paragraphs:
-            yield RawDocument(path, index, tuple(paragraphs))
-            index += 1
-            paragraphs = []
-    if paragraphs:
-        yield RawDocument(path, index, tuple(paragraphs))
-
-
-def _jsonl_documents(path, lines, config: ReadConfig, counts: ReadCounts) -> Iterator[RawDocument]:
-    index = 0
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            text = obj[config.text_field]
-            if not isinstance(text, str):
-                raise TypeError(type(text).__name__)
-        except (ValueError, KeyError, TypeError) as err:
-            problem = (
-                f"has no string field {config.text_field!r}"
-                if isinstance(err, KeyError | TypeError)
-                else "is not valid JSON"
-            )
-            if config.strict:
-                raise UserError(
-                    f"{path}: line {lineno} {problem}; fix the line, choose the field with --text-field, or drop --strict to skip such lines"
-                ) from err
-            counts.malformed_lines += 1
-            continue
-        yield RawDocument(path, index, tuple(text.splitlines()))
-        index += 1
+def line_number(path: str, offset: int) -> int:
+    """The 1-based number of the line starting at byte ``offset`` (for error messages)."""
+    count, left = 1, offset
+    with open_read(path) as fh:
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count

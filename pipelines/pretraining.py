@@ -6,7 +6,8 @@ Stages (each a labelled step; the algorithms live in ``albert_data``):
 2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise (one
                       list of records per document)
                       (``albert_data.pretraining``); per-bundle statistics on a side output
-3. ``WriteParts``     records → part files per output shard (``albert_data.partfiles``)
+3. ``PartsByShard``   records → part files per output shard, grouped by shard
+                      (``pipelines.shuffle``)
 4. ``MergeShards``    per shard: read its parts, order by key, write the TFRecord file
 5. ``Stats``          merged statistics → a JSON file for the launcher
 
@@ -17,8 +18,6 @@ model bytes, not a local path), so the pipeline runs unchanged on remote workers
 from __future__ import annotations
 
 import json
-import uuid
-from collections import defaultdict
 
 import apache_beam as beam
 import numpy as np
@@ -28,9 +27,10 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from albert_data.docranges import read_range
 from albert_data.documents import SplitConfig, clean_document
+from albert_data.errors import UserError
 from albert_data.fileio import delete, open_write
 from albert_data.instances import TokenizedDocument
-from albert_data.partfiles import merged, write_part
+from albert_data.partfiles import merged
 from albert_data.pretraining import (
     DocumentRngs,
     PretrainingConfig,
@@ -41,6 +41,8 @@ from albert_data.pretraining import (
 from albert_data.rawtext import RawDocument, decode_line
 from albert_data.stats import PretrainingStats
 from albert_data.tfrecord import frame
+from pipelines.errors import ERRORS, WriteFirstError, error_output
+from pipelines.shuffle import PartsByShard
 
 NAMESPACE = "albert_data.pretraining"
 
@@ -55,6 +57,12 @@ class ReadDocuments(beam.DoFn):
         self.split = SplitConfig()
 
     def process(self, byte_range):
+        try:
+            yield from self._documents(byte_range)
+        except UserError as err:
+            yield error_output(byte_range.path, byte_range.start, err)
+
+    def _documents(self, byte_range):
         for offset, lines in read_range(byte_range, fmt=self.fmt):
             decoded = []
             replaced = 0
@@ -81,8 +89,6 @@ class ReadDocuments(beam.DoFn):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             if self.strict:
-                from albert_data.errors import UserError
-
                 raise UserError(
                     f"{path}: byte {offset}: line is not JSON with a string field {self.text_field!r}; fix it, set --text-field, or drop --strict to skip such lines"
                 ) from None
@@ -144,38 +150,6 @@ class MakeRecords(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.STATS, WindowedValue(self.stats, 0, [GlobalWindow()]))
 
 
-class WriteParts(beam.DoFn):
-    """Buffer records per shard; write a part file per shard when the buffer is full."""
-
-    def __init__(self, parts_dir: str, flush_bytes: int = 16 * 1024 * 1024):
-        self.parts_dir = parts_dir.rstrip("/")
-        self.flush_bytes = flush_bytes
-
-    def start_bundle(self):
-        self.buffers = defaultdict(list)
-        self.size = 0
-
-    def process(self, records):
-        for shard, key, data in records:
-            self.buffers[shard].append((key, data))
-            self.size += len(data) + 12
-        if self.size >= self.flush_bytes:
-            yield from self._flush()
-
-    def finish_bundle(self):
-        for item in self._flush():
-            yield WindowedValue(item, 0, [GlobalWindow()])
-
-    def _flush(self):
-        for shard, items in sorted(self.buffers.items()):
-            path = f"{self.parts_dir}/shard-{shard:05d}-{uuid.uuid4().hex}.part"
-            items.sort()
-            write_part(path, items)
-            yield shard, path
-        self.buffers = defaultdict(list)
-        self.size = 0
-
-
 class MergeShard(beam.DoFn):
     """(shard, part paths) → the shard's TFRecord file at its temporary name."""
 
@@ -186,7 +160,6 @@ class MergeShard(beam.DoFn):
 
     def process(self, element):
         shard, paths = element
-        paths = sorted(p for p in paths if p is not None)
         count = 0
         with open_write(self.temps[shard], compress=self.compress) as fh:
             for _key, data in merged(paths, scratch_dir=self.scratch_dir):
@@ -217,6 +190,7 @@ def build(
     temps: list[str],
     parts_dir: str,
     stats_path: str,
+    error_path: str,
     fmt: str,
     text_field: str,
     strict: bool,
@@ -224,23 +198,22 @@ def build(
 ):
     """Add the make-pretraining stages to ``pipeline``."""
     num_shards = len(temps)
-    made = (
+    documents = (
         pipeline
         | "ListRanges" >> beam.Create(ranges)
         | "SpreadRanges" >> beam.Reshuffle()
         | "ReadDocuments"
-        >> beam.ParDo(ReadDocuments(fmt=fmt, text_field=text_field, strict=strict))
-        | "MakeRecords"
-        >> beam.ParDo(
-            MakeRecords(tokenizer=tokenizer, config=config, vocab=vocab, num_shards=num_shards)
-        ).with_outputs(MakeRecords.STATS, main="records")
+        >> beam.ParDo(ReadDocuments(fmt=fmt, text_field=text_field, strict=strict)).with_outputs(
+            ERRORS, main="documents"
+        )
     )
-    parts = made.records | "WriteParts" >> beam.ParDo(WriteParts(parts_dir))
-    every_shard = pipeline | "AllShards" >> beam.Create([(i, None) for i in range(num_shards)])
+    documents[ERRORS] | "ReportError" >> WriteFirstError(error_path)
+    made = documents.documents | "MakeRecords" >> beam.ParDo(
+        MakeRecords(tokenizer=tokenizer, config=config, vocab=vocab, num_shards=num_shards)
+    ).with_outputs(MakeRecords.STATS, main="records")
     (
-        (parts, every_shard)
-        | "FlattenParts" >> beam.Flatten()
-        | "GroupByShard" >> beam.GroupByKey()
+        made.records
+        | "PartsByShard" >> PartsByShard(parts_dir, num_shards)
         | "MergeShards" >> beam.ParDo(MergeShard(temps, compress, parts_dir))
     )
     (

@@ -1,6 +1,16 @@
-"""``split-sentences`` as a Beam pipeline: files read in parallel, documents cleaned by
-the same core as the local path, exact duplicates removed by content hash, sharded
-output written to temporary names and renamed by the launcher.
+"""``split-sentences`` as a Beam pipeline.
+
+Stages (the algorithms live in ``albert_data``):
+
+1. ``ReadAndClean``  byte ranges of the raw files → cleaned documents, each as a part
+                     entry for the shard its content hash picks (``albert_data.split``)
+2. ``PartsByShard``  the file-based shuffle (``pipelines.shuffle``)
+3. ``WriteShards``   per shard: merge its parts, drop later copies of a document, put
+                     the rest back in input order (external sort), write the text
+
+Large files are read in parallel, and no stage holds more than a bounded buffer: the
+runner's shuffle carries only part paths. The output is byte-identical to the local
+runner's.
 """
 
 from __future__ import annotations
@@ -9,96 +19,103 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from albert_data.documents import SplitConfig, clean_document, shard_of
-from albert_data.fileio import open_write
-from albert_data.rawtext import ReadCounts, read_documents
+from albert_data.errors import UserError
+from albert_data.fileio import delete, open_write
+from albert_data.partfiles import merged
+from albert_data.rawtext import ReadCounts, read_range_documents
+from albert_data.split import ShardCounts, part_entry, shard_documents
+from pipelines.errors import ERRORS, WriteFirstError, error_output
+from pipelines.shuffle import PartsByShard
 
 NAMESPACE = "albert_data.split"
+READ_COUNTERS = ("files", "bytes", "replaced_bytes", "malformed_lines")
 
 
 class ReadAndClean(beam.DoFn):
-    """(file index, path) → (digest, (file index, doc index, text, sentence count))."""
+    """(file index, ByteRange) → one list of (shard, key, data) per kept document."""
 
-    def __init__(self, config: SplitConfig):
+    def __init__(self, config: SplitConfig, num_shards: int):
         self.config = config
-        self.counters = {}
+        self.num_shards = num_shards
 
     def setup(self):
-        for name in (
-            "files",
-            "bytes",
-            "documents_in",
-            "dropped_empty",
-            "dropped_short",
-            "replaced_bytes",
-            "malformed_lines",
-        ):
-            self.counters[name] = Metrics.counter(NAMESPACE, name)
+        self.counters = {
+            name: Metrics.counter(NAMESPACE, name)
+            for name in (*READ_COUNTERS, "documents_in", "dropped_empty", "dropped_short")
+        }
 
     def process(self, element):
-        file_index, path = element
+        file_index, byte_range = element
         counts = ReadCounts()
-        for raw in read_documents(path, self.config.read, counts):
-            self.counters["documents_in"].inc()
-            doc = clean_document(raw, self.config)
-            if doc.dropped is not None:
-                self.counters[f"dropped_{doc.dropped}"].inc()
-                continue
-            yield doc.digest, (file_index, raw.index, doc.text, len(doc.sentences))
-        for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
+        try:
+            for raw in read_range_documents(byte_range, self.config.read, counts):
+                self.counters["documents_in"].inc()
+                doc = clean_document(raw, self.config)
+                if doc.dropped is not None:
+                    self.counters[f"dropped_{doc.dropped}"].inc()
+                    continue
+                key, data = part_entry(file_index, raw.offset, doc, dedup=self.config.dedup)
+                yield [(shard_of(doc.digest, self.num_shards), key, data)]
+        except UserError as err:
+            yield error_output(byte_range.path, byte_range.start, err)
+            return
+        for name in READ_COUNTERS:
             self.counters[name].inc(getattr(counts, name))
 
 
-class KeepFirst(beam.DoFn):
-    """Of identical documents keep the earliest in input order; count the rest."""
-
-    def __init__(self):
-        self.duplicates = Metrics.counter(NAMESPACE, "duplicates")
-
-    def process(self, element):
-        digest, copies = element
-        copies = sorted(copies)
-        if len(copies) > 1:
-            self.duplicates.inc(len(copies) - 1)
-        yield digest, copies[0]
-
-
 class WriteShard(beam.DoFn):
-    """Write one shard's documents in input order to its temporary name."""
+    """(shard, part paths) → the shard's text file at its temporary name."""
 
-    def __init__(self, temps: list[str], gzip: bool):
+    def __init__(self, temps: list[str], gzip: bool, dedup: bool, scratch_dir: str):
         self.temps = temps
         self.gzip = gzip
+        self.dedup = dedup
+        self.scratch_dir = scratch_dir
 
     def process(self, element):
-        shard, docs = element
-        docs = sorted(d for d in docs if d is not None)
-        sentences = Metrics.counter(NAMESPACE, "sentences")
-        out = Metrics.counter(NAMESPACE, "documents_out")
+        shard, paths = element
+        counts = ShardCounts()
+        texts = shard_documents(
+            merged(paths, scratch_dir=self.scratch_dir),
+            dedup=self.dedup,
+            scratch_dir=self.scratch_dir,
+            counts=counts,
+        )
         with open_write(self.temps[shard], compress=self.gzip) as fh:
-            for i, (_fi, _di, text, n) in enumerate(docs):
-                fh.write((b"\n" if i else b"") + text.encode("utf-8"))
-                sentences.inc(n)
-                out.inc()
+            for i, text in enumerate(texts):
+                fh.write(b"\n" + text if i else text)
+        delete(paths)
+        Metrics.counter(NAMESPACE, "documents_out").inc(counts.documents)
+        Metrics.counter(NAMESPACE, "sentences").inc(counts.sentences)
+        Metrics.counter(NAMESPACE, "duplicates").inc(counts.duplicates)
         yield self.temps[shard]
 
 
-def build(pipeline, *, inputs: list[str], temps: list[str], config: SplitConfig, gzip: bool):
-    """Add the split-sentences stages to ``pipeline``; returns the written temp paths."""
-    num_shards = len(temps)
-    docs = (
+def build(
+    pipeline,
+    *,
+    ranges: list,
+    temps: list[str],
+    config: SplitConfig,
+    gzip: bool,
+    work_dir: str,
+):
+    """Add the split-sentences stages to ``pipeline``. ``ranges`` are (file index,
+    ByteRange) pairs; the first bad-input error goes to ``{work_dir}/error.txt``."""
+    read = (
         pipeline
-        | "ListFiles" >> beam.Create(list(enumerate(inputs)))
-        | "SpreadFiles" >> beam.Reshuffle()
-        | "ReadAndClean" >> beam.ParDo(ReadAndClean(config))
+        | "ListRanges" >> beam.Create(ranges)
+        | "SpreadRanges" >> beam.Reshuffle()
+        | "ReadAndClean"
+        >> beam.ParDo(ReadAndClean(config, len(temps))).with_outputs(ERRORS, main="docs")
     )
-    if config.dedup:
-        docs = docs | "GroupByContent" >> beam.GroupByKey() | "KeepFirst" >> beam.ParDo(KeepFirst())
-    keyed = docs | "KeyByShard" >> beam.Map(lambda kv: (shard_of(kv[0], num_shards), kv[1]))
-    # Every shard gets a file, even an empty one.
-    every_shard = pipeline | "AllShards" >> beam.Create([(i, None) for i in range(num_shards)])
+    read[ERRORS] | "ReportError" >> WriteFirstError(error_path(work_dir))
     return (
-        (keyed, every_shard)
-        | "Merge" >> beam.Flatten()
-        | "GroupByShard" >> beam.GroupByKey()
-        | "WriteShards" >> beam.ParDo(WriteShard(temps, gzip))
+        read.docs
+        | "PartsByShard" >> PartsByShard(f"{work_dir}/parts", len(temps))
+        | "WriteShards" >> beam.ParDo(WriteShard(temps, gzip, config.dedup, f"{work_dir}/parts"))
     )
+
+
+def error_path(work_dir: str) -> str:
+    return f"{work_dir}/error.txt"

@@ -74,3 +74,67 @@ def test_compressed_files_are_one_range(tmp_path):
     ranges = plan_ranges(str(path), 10**9, range_bytes=1)
     assert len(ranges) == 1
     assert read_all(path, 10**9, 1) == [["a", "b"], ["c"]]
+
+
+SPACES = [" ", "\t", "\u3000", "\u00a0", "\u2003", "\x1c", "\x0c"]
+
+
+def reference_documents(text: str, fmt: str) -> list[list[str]]:
+    """What a reader of the decoded text, line by line, sees (blank: ``str.strip``)."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    if fmt == "line":
+        return [[line] for line in lines if line.strip()]
+    docs, current = [], []
+    for line in lines:
+        if line.strip():
+            current.append(line)
+        elif current:
+            docs.append(current)
+            current = []
+    return docs + ([current] if current else [])
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("fmt", ["blank-line", "line"])
+def test_unicode_blank_lines_bom_and_multibyte_text(tmp_path, seed, fmt):
+    rng = np.random.default_rng(seed)
+    words = ["文本", "ab", "ç", "🙂x", "z"]
+    lines = []
+    for _ in range(int(rng.integers(0, 40))):
+        if rng.random() < 0.35:
+            lines.append("".join(rng.choice(SPACES, size=int(rng.integers(0, 4)))))
+        else:
+            lines.append(" ".join(rng.choice(words, size=int(rng.integers(1, 5)))))
+    text = ("\ufeff" if seed % 2 else "") + "\n".join(lines) + ("\n" if seed % 3 else "")
+    data = text.encode()
+    path = tmp_path / "u.txt"
+    path.write_bytes(data)
+    expected = reference_documents(text, fmt)
+    for range_bytes in (1, 3, 17, 10**6):
+        got = [
+            [line.decode().rstrip("\n") for line in lines]
+            for r in plan_ranges(str(path), len(data), range_bytes=range_bytes)
+            for _, lines in read_range(r, fmt=fmt)
+        ]
+        assert got == expected, range_bytes
+
+
+def test_owned_bytes_add_up_to_the_file(tmp_path):
+    from albert_data.docranges import RangeScan
+
+    data = "\ufeffa b\n\n\u3000\nc\nd\n\n\ne".encode()
+    path = tmp_path / "c.txt"
+    path.write_bytes(data)
+    for range_bytes in (1, 2, 5, 100):
+        total = 0
+        for r in plan_ranges(str(path), len(data), range_bytes=range_bytes):
+            scan = RangeScan()
+            list(read_range(r, fmt="blank-line", scan=scan))
+            total += scan.owned_bytes(r)
+        assert total == len(data), range_bytes
+    gz = tmp_path / "c.txt.gz"
+    gz.write_bytes(gzip.compress(data))
+    scan = RangeScan()
+    (r,) = plan_ranges(str(gz), gz.stat().st_size, range_bytes=1)
+    list(read_range(r, fmt="blank-line", scan=scan))
+    assert scan.owned_bytes(r) == len(data)

@@ -176,6 +176,42 @@ def test_jsonl_input(sample_en, tmp_path):
     assert json.loads((out / "stats.json").read_text())["counts"]["documents_read"] == 2
 
 
+@pytest.mark.parametrize("fmt", ["sentences", "jsonl"])
+def test_strict_error_in_a_worker_is_one_line(sample_en, tmp_path, fmt):
+    good = "One sentence here.\nAnother one.\n\n" * 100
+    if fmt == "sentences":
+        data = good.encode() + b"Bad \xfe byte.\n\nTail doc.\n"
+        needle = f"byte {len(good) + 4}"
+    else:
+        data = (json.dumps({"text": "A doc. Two."}) + "\n").encode() * 100 + b"{nope\n"
+        needle = "not JSON"
+    src = tmp_path / "in.txt"
+    src.write_bytes(data)
+    out = tmp_path / "o"
+    proc = run_cli(
+        "make-pretraining",
+        src,
+        "-o",
+        out,
+        "--spm-model",
+        sample_en["spm"],
+        *SMALL,
+        "--input-format",
+        fmt,
+        "--strict",
+        "--num-workers",
+        2,
+        "--range-bytes",
+        300,
+        check=False,
+    )
+    assert proc.returncode == 2
+    line = error_line(proc)
+    assert "in.txt" in line and needle in line, line
+    assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1, proc.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "flags,needle",
     [
@@ -267,7 +303,8 @@ def test_chinese_jieba_whole_word_spans(sample_zh, tmp_path):
 
 
 def test_automatic_byte_ranges_keep_workers_busy():
-    from albert_data.make_pretraining import MakePretrainingRequest, auto_range_bytes
+    from albert_data.docranges import auto_range_bytes
+    from albert_data.make_pretraining import MakePretrainingRequest
 
     assert MakePretrainingRequest(inputs=("x",), output="o").range_bytes is None
     assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB

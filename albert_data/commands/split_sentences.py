@@ -64,6 +64,12 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     default=None,
     help="DirectRunner worker processes (default: all cores).",
 )
+@click.option(
+    "--range-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar (local path).")
 @click.pass_context
 def split_sentences(
@@ -83,6 +89,7 @@ def split_sentences(
     overwrite,
     runner,
     num_workers,
+    range_bytes,
     progress,
 ):
     """Split raw text INPUTS (files, globs, directories; .gz/.bz2; gs://) into
@@ -123,7 +130,16 @@ def split_sentences(
         summary = _run_local(files, output, config, num_shards, gzip, overwrite, progress)
     else:
         summary = _run_beam(
-            files, output, config, num_shards, gzip, overwrite, runner, num_workers, ctx.args
+            files,
+            output,
+            config,
+            num_shards,
+            gzip,
+            overwrite,
+            runner,
+            num_workers,
+            beam_args,
+            range_bytes,
         )
     click.echo(f"split-sentences done in {time.monotonic() - start:.1f}s", err=True)
     for line in summary.lines():
@@ -157,50 +173,20 @@ def _run_local(files, output, config, num_shards, gzip, overwrite, progress):
         )
 
 
-def _run_beam(files, output, config, num_shards, gzip, overwrite, runner, num_workers, extra):
-    import apache_beam as beam
+def _run_beam(
+    files, output, config, num_shards, gzip, overwrite, runner, num_workers, extra, range_bytes
+):
+    from albert_data.split import run_beam
 
-    from albert_data.documents import SplitSummary, output_paths
-    from albert_data.errors import UserError
-    from albert_data.fileio import delete, rename, temp_name
-    from albert_data.split import check_outputs
-    from pipelines import split_sentences as pipeline_module
-    from pipelines.options import build_options, counter, run_pipeline
-
-    finals = output_paths(output, num_shards=num_shards, gzip=gzip)
-    check_outputs(finals, overwrite=overwrite)
-    temps = [temp_name(p) for p in finals]
-    options = build_options(
+    return run_beam(
+        files,
+        output,
+        config=config,
+        num_shards=num_shards,
+        gzip=gzip,
+        overwrite=overwrite,
         runner=runner,
-        pass_through=list(extra),
         num_workers=num_workers,
-        job_name="albert-data-split-sentences",
+        pass_through=tuple(extra),
+        range_bytes=range_bytes,
     )
-    try:
-        pipeline = beam.Pipeline(options=options)
-        pipeline_module.build(pipeline, inputs=files, temps=temps, config=config, gzip=gzip)
-        result = run_pipeline(pipeline)
-        summary = SplitSummary(outputs=finals)
-        for name in (
-            "files",
-            "bytes",
-            "documents_in",
-            "documents_out",
-            "sentences",
-            "dropped_empty",
-            "dropped_short",
-            "duplicates",
-            "replaced_bytes",
-            "malformed_lines",
-        ):
-            setattr(summary, name, counter(result, name))
-        if summary.documents_in == 0:
-            raise UserError(
-                f"no documents found in {len(files)} input file(s) (first: {files[0]}); check the files are not empty and --input-format matches them"
-            )
-        for tmp, final in zip(temps, finals):
-            rename(tmp, final)
-        return summary
-    except BaseException:
-        delete(temps)
-        raise

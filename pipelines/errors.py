@@ -1,0 +1,49 @@
+"""Bad input found inside a worker, reported as one line by the launcher.
+
+A DoFn that meets a :class:`UserError` (an undecodable byte under ``--strict``, a NUL
+byte, a malformed JSONL line) emits it on the ``errors`` output and stops reading that
+range, instead of raising: a raised error would have the runner print the worker's
+traceback and retry. The first error in input order is written to a file; the launcher
+raises it after the run, and writes no output.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from albert_data.errors import UserError
+from albert_data.fileio import exists, open_raw, open_write
+
+ERRORS = "errors"
+
+
+def error_output(path: str, start: int, err: UserError) -> beam.pvalue.TaggedOutput:
+    """The element to yield for ``err`` met in the range of ``path`` starting at ``start``."""
+    return beam.pvalue.TaggedOutput(ERRORS, (path, start, str(err)))
+
+
+class WriteFirstError(beam.PTransform):
+    """(path, start, message) elements → the first message, written to ``error_path``."""
+
+    def __init__(self, error_path: str):
+        super().__init__()
+        self.error_path = error_path
+
+    def expand(self, errors):
+        return (
+            errors
+            | "FirstError" >> beam.CombineGlobally(min).without_defaults()
+            | "WriteError" >> beam.Map(_write, self.error_path)
+        )
+
+
+def _write(error, path: str) -> None:
+    with open_write(path, compress=False) as fh:
+        fh.write(error[2].encode("utf-8"))
+
+
+def raise_first_error(error_path: str) -> None:
+    """Raise the error a worker reported, if any."""
+    if exists(error_path):
+        with open_raw(error_path) as fh:
+            raise UserError(fh.read().decode("utf-8"))
