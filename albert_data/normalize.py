@@ -34,6 +34,11 @@ def _build_removal_table() -> dict[int, None]:
 
 
 _REMOVE = _build_removal_table()
+REMOVED_CHARACTERS = frozenset(_REMOVE)  # code points clean_text deletes
+# What str.split() splits on (and clean_text collapses to one space) among the rest.
+WHITESPACE = "".join(
+    ch for ch in map(chr, range(0x3001)) if ch.isspace() and ord(ch) not in _REMOVE
+)
 
 
 def _ranges_re(codepoints: list[int]) -> re.Pattern[str]:

@@ -106,3 +106,30 @@ def test_transformers_tokenizer_lower_cases_as_the_vocabulary_was_trained(setup,
     text = "The River Flows North"
     assert lower.tokenize(text) == lower.tokenize(text.lower())
     assert cased.tokenize(text) != cased.tokenize(text.lower())
+
+
+def test_export_writes_a_tokenizer_json_that_autotokenizer_loads_as_ours(setup, tmp_path):
+    from tokenizers import Tokenizer
+
+    from albert_data.tokenization import load_tokenizer
+
+    _, hf_dir, _ = _export(setup, tmp_path, setup / "stripped.model")
+    ours = load_tokenizer(spm_model=str(setup / "stripped.model"))
+    text = "Crème Brûlée ``costs'' £3 (per-slice) — Ｆｕｌｌ  width\u200b."
+    want = ours.encode(text).ids.tolist()
+    assert (
+        Tokenizer.from_file(str(hf_dir / "tokenizer.json"))
+        .encode(text, add_special_tokens=False)
+        .ids
+        == want
+    )
+    config = json.loads((hf_dir / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    transformers = pytest.importorskip("transformers")
+    auto = transformers.AutoTokenizer.from_pretrained(str(hf_dir))
+    sp = ours.special
+    enc = auto(text, "Second.")
+    first_sep = enc["input_ids"].index(sp.sep)
+    assert enc["input_ids"][: first_sep + 1] == [sp.cls, *want, sp.sep]
+    assert enc["token_type_ids"][first_sep + 1 :] == [1] * (len(enc["input_ids"]) - first_sep - 1)
+    assert auto.mask_token_id == sp.mask and auto.pad_token_id == sp.pad

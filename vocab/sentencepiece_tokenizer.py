@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,51 @@ def piece_types(model: bytes) -> np.ndarray:
         else:
             pos = _skip(model, pos, key & 7)
     return np.asarray(kinds, dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class NormalizerSpec:
+    """The parts of ``ModelProto.normalizer_spec`` (field 3) that decide encoding."""
+
+    name: str = ""
+    precompiled_charsmap: bytes = b""
+    add_dummy_prefix: bool = True
+    remove_extra_whitespaces: bool = True
+    escape_whitespaces: bool = True
+
+
+def normalizer_spec(model: bytes) -> NormalizerSpec:
+    """Read the normaliser settings from the serialized model (proto defaults when unset)."""
+    pos, end = 0, len(model)
+    while pos < end:
+        key, pos = _varint(model, pos)
+        if key >> 3 == 3 and key & 7 == 2:
+            length, pos = _varint(model, pos)
+            return _normalizer_fields(model, pos, pos + length)
+        pos = _skip(model, pos, key & 7)
+    return NormalizerSpec()
+
+
+def _normalizer_fields(buf: bytes, pos: int, end: int) -> NormalizerSpec:
+    values: dict = {}
+    names = {3: "add_dummy_prefix", 4: "remove_extra_whitespaces", 5: "escape_whitespaces"}
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if field in (1, 2) and wire == 2:
+            length, pos = _varint(buf, pos)
+            data = buf[pos : pos + length]
+            pos += length
+            if field == 1:
+                values["name"] = data.decode("utf-8")
+            else:
+                values["precompiled_charsmap"] = bytes(data)
+        elif field in names and wire == 0:
+            flag, pos = _varint(buf, pos)
+            values[names[field]] = bool(flag)
+        else:
+            pos = _skip(buf, pos, wire)
+    return NormalizerSpec(**values)
 
 
 def spm_word_rule(pieces: Sequence[str], kinds: np.ndarray) -> WordRule:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from albert_data.errors import UserError
@@ -65,10 +67,12 @@ def export(model_dir, checkpoint, config_path, output, formats, spm_model, do_lo
         click.echo(f"{fmt}: {path}")
 
 
-def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict[str, bool]:
-    """``do_lower_case`` and ``keep_accents`` for the Hugging Face tokenizer: the text
-    normalisation the SentencePiece model's sidecar records, an explicit
-    ``--do-lower-case/--no-do-lower-case`` winning (with a warning if they disagree)."""
+def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict:
+    """``do_lower_case`` and ``keep_accents`` for the Hugging Face tokenizer, and the
+    ``normalization`` and ``pre_segmentation`` its tokenizer.json reproduces: what the
+    SentencePiece model's sidecar records, an explicit ``--do-lower-case/--no-do-lower-case``
+    winning (with a warning if they disagree)."""
+    from albert_data.normalize import Normalization
     from vocab.base import VocabError
     from vocab.sidecar import read_sidecar, sidecar_path
 
@@ -77,19 +81,45 @@ def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict[str, 
     except VocabError as err:
         raise UserError(str(err)) from None
     if sidecar is None:
-        return {"do_lower_case": bool(do_lower_case), "keep_accents": True}
-    recorded = bool(sidecar.normalization.get("lower_case", False))
-    if do_lower_case is not None and do_lower_case != recorded:
+        lower = bool(do_lower_case)
+        return {
+            "do_lower_case": lower,
+            "keep_accents": True,
+            "normalization": Normalization(lower_case=lower),
+            "pre_segmentation": "none",
+        }
+    recorded = Normalization.from_dict(sidecar.normalization)
+    if do_lower_case is not None and do_lower_case != recorded.lower_case:
         flag = "--do-lower-case" if do_lower_case else "--no-do-lower-case"
         click.echo(
-            f"warning: {flag} overrides {sidecar_path(spm_model)} (lower_case={recorded}); the "
+            f"warning: {flag} overrides {sidecar_path(spm_model)} (lower_case={recorded.lower_case}); the "
             "exported tokenizer will not normalise text as the vocabulary was trained",
             err=True,
         )
+    lower = recorded.lower_case if do_lower_case is None else do_lower_case
     return {
-        "do_lower_case": recorded if do_lower_case is None else do_lower_case,
-        "keep_accents": not sidecar.normalization.get("strip_accents", False),
+        "do_lower_case": lower,
+        "keep_accents": not recorded.strip_accents,
+        "normalization": dataclasses.replace(recorded, lower_case=lower),
+        "pre_segmentation": sidecar.pre_segmentation,
     }
+
+
+def _tokenizer_json(spm_model: str, options: dict) -> str | None:
+    """The tokenizer.json text, or None (with a note) when the model has no equivalent."""
+    from albert_data.interop.hf_tokenizer import tokenizer_json
+    from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
+
+    tokenizer = SentencePieceTokenizer.from_file(
+        spm_model,
+        normalizer=options["normalization"],
+        pre_segmentation=options["pre_segmentation"],
+    )
+    try:
+        return tokenizer_json(tokenizer)
+    except UserError as err:
+        click.echo(f"note: no tokenizer.json written: {err}", err=True)
+        return None
 
 
 def _export_one(fmt, model, out, spm_model, tokenizer, step):
@@ -100,7 +130,14 @@ def _export_one(fmt, model, out, spm_model, tokenizer, step):
     if fmt == "hf":
         from albert_data.interop.huggingface import export_huggingface
 
-        return export_huggingface(model, out / "hf", spm_model=spm_model, **tokenizer)
+        return export_huggingface(
+            model,
+            out / "hf",
+            spm_model=spm_model,
+            do_lower_case=tokenizer.get("do_lower_case", False),
+            keep_accents=tokenizer.get("keep_accents", True),
+            tokenizer_json=_tokenizer_json(spm_model, tokenizer) if spm_model else None,
+        )
     from albert_data.interop.checkpoints import write_google_checkpoint
 
     prefix = write_google_checkpoint(model, out / "google", step=step)

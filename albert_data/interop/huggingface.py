@@ -3,7 +3,9 @@
 Writes ``config.json`` (``model_type: albert``), ``model.safetensors`` with the
 parameter names of ``AlbertForPreTraining`` (torch ``Linear`` weights are
 ``[out, in]``, so Google's kernels are transposed), and, when given, the SentencePiece
-model as ``spiece.model`` with a ``tokenizer_config.json``. The decoder weight and
+model as ``spiece.model`` with a ``tokenizer_config.json`` and, where one can be
+equivalent, a ``tokenizer.json`` (``albert_data.interop.hf_tokenizer``) that
+``AutoTokenizer`` loads as written. The decoder weight and
 bias are tied to ``albert.embeddings.word_embeddings.weight`` and ``predictions.bias``
 in ``transformers``, so only those are stored. The safetensors file is written here
 (8-byte header length, JSON header, little-endian float32 data).
@@ -146,6 +148,7 @@ def export_huggingface(
     spm_model: str | None = None,
     do_lower_case: bool = False,
     keep_accents: bool = True,
+    tokenizer_json: str | None = None,
 ) -> Path:
     """Write ``config.json``, ``model.safetensors`` and the tokenizer files to ``directory``."""
     directory = Path(directory)
@@ -169,5 +172,11 @@ def export_huggingface(
             "cls_token": "[CLS]",
             "mask_token": "[MASK]",
         }
+        if tokenizer_json is not None:
+            # The generic fast class loads tokenizer.json as written; AlbertTokenizer would
+            # rebuild its own normaliser (no NFKC, no control-character removal).
+            tokenizer["tokenizer_class"] = "PreTrainedTokenizerFast"
+            tokenizer["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
+            (directory / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
         (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer, indent=2) + "\n")
     return directory
