@@ -172,7 +172,7 @@ def run(req: MakePretrainingRequest) -> RunResult:
     from albert_data.tokenization import load_tokenizer
     from pipelines import pretraining as pipeline_module
     from pipelines.errors import raise_first_error
-    from pipelines.options import build_options, counter, run_pipeline
+    from pipelines.options import build_options, check_paths_for_runner, counter, run_pipeline
 
     start = time.monotonic()
     config = pretraining_config(req)
@@ -188,6 +188,7 @@ def run(req: MakePretrainingRequest) -> RunResult:
     )
     vocab = _vocab_ids(tokenizer)
     files = expand_inputs(req.inputs)
+    check_paths_for_runner(req.runner, {"INPUTS": files, "--output": [req.output]})
     existing = _existing_entries(req.output)
     if existing and not req.overwrite:
         raise UserError(

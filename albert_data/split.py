@@ -137,8 +137,9 @@ def run_beam(
 
     from pipelines import split_sentences as pipeline_module
     from pipelines.errors import raise_first_error
-    from pipelines.options import build_options, counter, run_pipeline
+    from pipelines.options import build_options, check_paths_for_runner, counter, run_pipeline
 
+    check_paths_for_runner(runner, {"INPUTS": inputs, "--output": [output]})
     finals = output_paths(output, num_shards=num_shards, gzip=gzip)
     check_outputs(finals, overwrite=overwrite)
     temps = [temp_name(p) for p in finals]

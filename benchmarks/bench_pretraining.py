@@ -39,18 +39,24 @@ COMMON = [
 ]
 
 
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` from /proc/PID/task/*/children (no scan of /proc)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
 def _tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
@@ -58,8 +64,8 @@ def _tree_rss(pid: int) -> int:
             with open(f"/proc/{p}/statm") as fh:
                 total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except OSError:
-            pass
-        stack.extend(children.get(p, []))
+            continue
+        stack.extend(_children(p))
     return total
 
 

@@ -77,6 +77,21 @@ def build_options(
         ) from err
 
 
+def check_paths_for_runner(runner: str | None, paths: dict[str, list[str]]) -> None:
+    """Dataflow workers cannot see this machine's files: refuse local inputs and outputs
+    up front instead of failing on the workers. ``paths`` maps a flag name to its paths."""
+    from albert_data.fileio import is_remote
+
+    if runner is None or runner.lower() not in ("dataflowrunner", "dataflow"):
+        return
+    for flag, values in paths.items():
+        local = [p for p in values if not is_remote(p)]
+        if local:
+            raise UserError(
+                f"{flag} {local[0]} is a local path, which {runner} workers cannot read or write; use a gs:// path"
+            )
+
+
 def project_root() -> Path | None:
     """The source checkout this package runs from, if any (it has a pyproject.toml)."""
     root = Path(__file__).resolve().parent.parent

@@ -5,6 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from albert_data.commands.beam_args import split_pass_through
 from pipelines.options import build_options
 from tests.cli_helpers import error_line, run_cli
@@ -83,3 +85,20 @@ def test_beam_options_need_a_runner(tmp_path):
         "1",
     )
     assert (tmp_path / "o.txt").read_text() == "A sentence.\n"
+
+
+def test_dataflow_refuses_local_paths_up_front(tmp_path):
+    from albert_data.errors import UserError
+    from pipelines.options import check_paths_for_runner
+
+    with pytest.raises(UserError, match=r"--output .*out is a local path.*gs://"):
+        check_paths_for_runner("DataflowRunner", {"INPUTS": ["gs://b/x"], "--output": ["out"]})
+    check_paths_for_runner("DataflowRunner", {"INPUTS": ["gs://b/x"], "--output": ["gs://b/o"]})
+    check_paths_for_runner("DirectRunner", {"INPUTS": ["local.txt"], "--output": ["out"]})
+    src = tmp_path / "raw.txt"
+    src.write_text("A sentence.\n")
+    proc = run_cli(
+        "split-sentences", src, "-o", "gs://bucket/docs.txt", "--runner", "DataflowRunner",
+        "--project", "p", check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "INPUTS" in error_line(proc) and "raw.txt" in error_line(proc)
