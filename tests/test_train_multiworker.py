@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -160,3 +161,41 @@ def test_two_workers_train_like_one_process(tmp_path):
     assert multi_eval["global_step"] == steps and multi_eval.keys() == single_eval.keys()
     for name, value in single_eval.items():
         assert multi_eval[name] == pytest.approx(value, rel=1e-4), name
+
+
+def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path):
+    write_records(tmp_path / "rec", count=16)
+    common = ("--train-batch-size", 16, "--num-train-steps", 100000, "--log-every", 1)
+    common += ("--save-every", 1000000)
+    shared_dir = tmp_path / "multi"
+    ports = _free_ports(2)
+    procs = {
+        f"worker {i}": _start(
+            [
+                *cli_train_args(str(tmp_path / "rec" / "*"), shared_dir, *common),
+                "--strategy",
+                "multi_worker",
+            ],
+            TF_CONFIG=_tf_config(ports, i),
+        )
+        for i in range(2)
+    }
+    other = procs["worker 1"]
+    deadline = time.monotonic() + TIMEOUT
+    seen = ""
+    while "step 3/" not in seen:  # both are in the loop: steps need both workers
+        line = other.stderr.readline()
+        assert line or other.poll() is None, "worker 1 ended before step 3"
+        assert time.monotonic() < deadline, "no step 3 in time"
+        seen = line
+    other.send_signal(signal.SIGTERM)  # the non-chief only
+    done = _finish_all(procs)
+    stopped = [
+        re.search(r"stopped at step (\d+) \(sigterm\)", done[f"worker {i}"][1]) for i in (0, 1)
+    ]
+    assert all(stopped), done
+    step = int(stopped[0].group(1))
+    assert int(stopped[1].group(1)) == step
+    assert "SIGTERM (sent to another worker): saved" in done["worker 0"][2]
+    assert "SIGTERM: saved" in done["worker 1"][2]
+    assert (shared_dir / f"ckpt-{step}.index").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,14 +79,25 @@ def _start(args) -> subprocess.Popen:
     )
 
 
+def _latest_step(model_dir: Path) -> int | None:
+    """The step of the checkpoint the ``checkpoint`` state file names: the newest complete
+    one (a kill can leave a newer ``.index`` whose save never finished)."""
+    try:
+        state = (model_dir / "checkpoint").read_text()
+    except OSError:
+        return None
+    match = re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state, re.M)
+    return int(match.group(1)) if match else None
+
+
 def _wait_for_checkpoint(
     model_dir: Path, proc: subprocess.Popen, min_step: int, timeout: float = 120
 ) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        steps = [int(p.name[len("ckpt-") : -len(".index")]) for p in model_dir.glob("ckpt-*.index")]
-        if steps and max(steps) >= min_step:
-            return max(steps)
+        step = _latest_step(model_dir)
+        if step is not None and step >= min_step:
+            return step
         if proc.poll() is not None:
             raise AssertionError(
                 f"trainer exited early:\n{proc.stdout.read()}\n{proc.stderr.read()}"
@@ -113,8 +125,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    steps = sorted(int(p.name[5:-6]) for p in model_dir.glob("ckpt-*.index"))
-    latest = steps[-1]
+    latest = _latest_step(model_dir)
     assert latest >= saved
     again = subprocess.run(
         [str(BIN), *args, "--max-steps-this-run", "2"],

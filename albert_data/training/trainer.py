@@ -5,8 +5,10 @@ then builds the model and optimiser under the ``tf.distribute`` strategy, resume
 from the newest checkpoint in ``model_dir`` (or loads ``--init-checkpoint``), and
 runs steps until ``num_train_steps``. A step takes one global batch; each replica
 splits its share into ``grad_accum_steps`` micro-batches, sums their gradients,
-all-reduces them and applies them once. SIGTERM saves and returns; a non-finite loss
-raises :class:`UserError` without saving, so the last checkpoint stays good.
+all-reduces them and applies them once. SIGTERM saves and returns (in a multi-worker
+run, a SIGTERM to any worker stops every worker after the same step, each saving: the
+workers agree on it with a one-number all-reduce per step); a non-finite loss raises
+:class:`UserError` without saving, so the last checkpoint stays good.
 """
 
 from __future__ import annotations
@@ -179,6 +181,21 @@ def _sigterm_flag():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _stop_agreement(strategy) -> Callable[[bool], bool]:
+    """``agree(local_stop)`` → whether any worker wants to stop. Workers of a
+    multi-worker run must leave the step loop together, or the others wait forever in
+    the next step's collectives; elsewhere the local flag decides."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return bool
+
+    @tf.function
+    def any_stop(flag):
+        per_replica = strategy.run(lambda: tf.identity(flag))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return lambda local: int(any_stop(tf.constant(int(local), tf.int32))) > 0
+
+
 def _run_seed(seed: int, step: int) -> int:
     """The input pipeline's seed: fresh order after a resume, same order for the same step."""
     return int(np.random.SeedSequence([seed, step]).generate_state(1)[0] % (2**31 - 1))
@@ -331,6 +348,7 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
     end = run.num_train_steps
     if run.max_steps_this_run is not None:
         end = min(end, start + run.max_steps_this_run)
+    agree_to_stop = _stop_agreement(strategy)
     with _sigterm_flag() as sigterm:
         step = start
         while step < end:
@@ -360,9 +378,10 @@ def _train_built(model_config, data, optimizer_config, run, records, eval_record
                 )
             if step % run.save_every == 0:
                 saver.save(step)
-            if sigterm:
+            if agree_to_stop(bool(sigterm)):
                 result.checkpoint = saver.save(step)
-                log(f"SIGTERM: saved {result.checkpoint} at step {step}; exiting")
+                who = "" if sigterm else " (sent to another worker)"
+                log(f"SIGTERM{who}: saved {result.checkpoint} at step {step}; exiting")
                 result.step, result.stopped = step, "sigterm"
                 return result
             if eval_records and run.eval_every and step - last_eval >= run.eval_every:
