@@ -33,7 +33,6 @@ DEFAULT_RANGE_BYTES = 64 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 
 _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes in ASCII
-_NOT_ASCII_TEXT = _ASCII_SPACE + bytes(range(0x80, 0x100))
 
 
 @dataclass(frozen=True)
@@ -83,23 +82,27 @@ def is_blank(line: bytes) -> bool:
 
 
 def _previous_line_blank(fh, pos: int) -> bool:
-    """Whether the line that ends just before ``pos`` (a line start) is blank."""
+    """Whether the line that ends just before ``pos`` (a line start) is blank. Reads it
+    backwards in 4 KB chunks and stops at the first visible character, so a long line
+    costs one chunk unless it is all whitespace."""
     if pos == 0:
         return True
     end = pos - 1  # the b"\n" ending the previous line
-    content = b""
+    chunks: list[bytes] = []
     while True:
         begin = max(0, end - 4096)
         fh.seek(begin)
         chunk = fh.read(end - begin)
         idx = chunk.rfind(b"\n")
         if idx != -1:
-            return is_blank(chunk[idx + 1 :] + content)
-        content = chunk + content
-        if content.translate(None, _NOT_ASCII_TEXT):
-            return False  # an ASCII character that is not a space
+            return is_blank(chunk[idx + 1 :] + b"".join(reversed(chunks)))
+        # A character decoded whole from the chunk is one of the line's ("ignore" only
+        # drops the bytes of characters cut at the chunk's edges, or invalid ones).
+        if chunk.decode("utf-8", "ignore").removeprefix("\ufeff").strip():
+            return False
+        chunks.append(chunk)
         if begin == 0:
-            return is_blank(content.removeprefix(BOM))
+            return is_blank(b"".join(reversed(chunks)).removeprefix(BOM))
         end = begin
 
 

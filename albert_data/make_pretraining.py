@@ -201,7 +201,11 @@ def run(req: MakePretrainingRequest) -> RunResult:
             f"all {len(files)} input file(s) are empty (first: {files[0]}); give sentence-per-line documents"
         )
     range_bytes = req.range_bytes or auto_range_bytes(sum(sizes.values()))
-    ranges = [r for f in files for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)]
+    ranges = [
+        (i, r)
+        for i, f in enumerate(files)
+        for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)
+    ]
     num_shards = req.num_shards or choose_num_shards(input_bytes, req.dupe_factor)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
     work = f"{req.output.rstrip('/')}/.albert-data-{uuid.uuid4().hex[:12]}"

@@ -17,13 +17,15 @@ from albert_data.fileio import exists, open_raw, open_write
 ERRORS = "errors"
 
 
-def error_output(path: str, start: int, err: UserError) -> beam.pvalue.TaggedOutput:
-    """The element to yield for ``err`` met in the range of ``path`` starting at ``start``."""
-    return beam.pvalue.TaggedOutput(ERRORS, (path, start, str(err)))
+def error_output(file_index: int, start: int, err: UserError) -> beam.pvalue.TaggedOutput:
+    """The element to yield for ``err`` met in the byte range starting at ``start`` of
+    the input file ``file_index`` (its position in the command's input order)."""
+    return beam.pvalue.TaggedOutput(ERRORS, (file_index, start, str(err)))
 
 
 class WriteFirstError(beam.PTransform):
-    """(path, start, message) elements → the first message, written to ``error_path``."""
+    """(file index, start, message) elements → the first message in input order,
+    written to ``error_path``."""
 
     def __init__(self, error_path: str):
         super().__init__()

@@ -28,7 +28,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from albert_data.docranges import read_range
 from albert_data.documents import SplitConfig, clean_document
 from albert_data.errors import UserError
-from albert_data.fileio import delete, open_write
+from albert_data.fileio import open_write
 from albert_data.instances import TokenizedDocument
 from albert_data.partfiles import merged
 from albert_data.pretraining import (
@@ -48,7 +48,7 @@ NAMESPACE = "albert_data.pretraining"
 
 
 class ReadDocuments(beam.DoFn):
-    """ByteRange → (offset-tagged) list of sentence strings."""
+    """(file index, ByteRange) → the sentence strings of each document it owns."""
 
     def __init__(self, *, fmt: str, text_field: str, strict: bool):
         self.fmt = fmt
@@ -56,11 +56,12 @@ class ReadDocuments(beam.DoFn):
         self.strict = strict
         self.split = SplitConfig()
 
-    def process(self, byte_range):
+    def process(self, element):
+        file_index, byte_range = element
         try:
             yield from self._documents(byte_range)
         except UserError as err:
-            yield error_output(byte_range.path, byte_range.start, err)
+            yield error_output(file_index, byte_range.start, err)
 
     def _documents(self, byte_range):
         for offset, lines in read_range(byte_range, fmt=self.fmt):
@@ -165,7 +166,8 @@ class MergeShard(beam.DoFn):
             for _key, data in merged(paths, scratch_dir=self.scratch_dir):
                 fh.write(frame(data))
                 count += 1
-        delete(paths)
+        # The parts stay until the launcher removes the work directory: a runner may
+        # retry this bundle.
         Metrics.counter(NAMESPACE, "records_written").inc(count)
         yield shard, count
 

@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 
 from albert_data.documents import SplitConfig, clean_document, shard_of
 from albert_data.errors import UserError
-from albert_data.fileio import delete, open_write
+from albert_data.fileio import open_write
 from albert_data.partfiles import merged
 from albert_data.rawtext import ReadCounts, read_range_documents
 from albert_data.split import ShardCounts, part_entry, shard_documents
@@ -57,7 +57,7 @@ class ReadAndClean(beam.DoFn):
                 key, data = part_entry(file_index, raw.offset, doc, dedup=self.config.dedup)
                 yield [(shard_of(doc.digest, self.num_shards), key, data)]
         except UserError as err:
-            yield error_output(byte_range.path, byte_range.start, err)
+            yield error_output(file_index, byte_range.start, err)
             return
         for name in READ_COUNTERS:
             self.counters[name].inc(getattr(counts, name))
@@ -84,7 +84,8 @@ class WriteShard(beam.DoFn):
         with open_write(self.temps[shard], compress=self.gzip) as fh:
             for i, text in enumerate(texts):
                 fh.write(b"\n" + text if i else text)
-        delete(paths)
+        # The parts stay until the launcher removes the work directory: a runner may
+        # retry this bundle.
         Metrics.counter(NAMESPACE, "documents_out").inc(counts.documents)
         Metrics.counter(NAMESPACE, "sentences").inc(counts.sentences)
         Metrics.counter(NAMESPACE, "duplicates").inc(counts.duplicates)

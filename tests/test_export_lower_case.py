@@ -85,11 +85,20 @@ def test_explicit_flag_wins_over_the_sidecar_with_a_warning(setup, tmp_path):
     assert "--do-lower-case overrides" in stderr
 
 
-def test_without_a_sidecar_the_default_stays_no(setup, tmp_path):
-    config, _, _ = _export(setup, tmp_path, setup / "bare" / "lower.model")
+def test_without_a_sidecar_the_default_is_what_make_pretraining_assumed(setup, tmp_path):
+    from tokenizers import Tokenizer
+
+    from albert_data.tokenization import load_tokenizer
+
+    bare = setup / "bare" / "lower.model"
+    config, hf_dir, _ = _export(setup, tmp_path, bare)
+    assert config["do_lower_case"] is True  # load_tokenizer's default without a sidecar
+    ours = load_tokenizer(spm_model=str(bare))
+    exported = Tokenizer.from_file(str(hf_dir / "tokenizer.json"))
+    text = "The Cat sat ON the Mat."
+    assert exported.encode(text, add_special_tokens=False).ids == ours.encode(text).ids.tolist()
+    config, _, _ = _export(setup, tmp_path / "b", bare, "--no-do-lower-case")
     assert config["do_lower_case"] is False
-    config, _, _ = _export(setup, tmp_path / "b", setup / "bare" / "lower.model", "--do-lower-case")
-    assert config["do_lower_case"] is True
 
 
 def test_transformers_tokenizer_lower_cases_as_the_vocabulary_was_trained(setup, tmp_path):

@@ -119,3 +119,32 @@ def test_jieba_pre_segmentation_is_refused(sample_zh):
     ours = SentencePieceTokenizer.from_file(sample_zh["spm"], pre_segmentation="jieba")
     with pytest.raises(UserError, match="jieba pre-segmentation"):
         tokenizer_json(ours)
+
+
+POOL = [
+    "Σ", "ΟΔΟΣ", "Άλφα", "'", ".", "\u0301", "\u00ad", "किताब", "ि", "\u094d", "Ключ",
+    "Ꭰ", "ǅ", "İ", "ß", "ﬃ", "Ａ", "①", "½", "\u3000", "\u2028", "\x1c", "\x85", "\u200d",
+    "\ufeff", " ", "  ", "\t", "café", "e\u0301", "ñ", "Ω", "中文", "テスト", "ｶ", "``", "''",
+    "🙂", "x", "Z", "9",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "normalization",
+    [
+        Normalization(),
+        Normalization(strip_accents=True, rewrite_quotes=True),
+        Normalization(nfkc=False),
+    ],
+    ids=["lower", "accents-quotes", "no-nfkc"],
+)
+def test_normalisation_steps_match_ours_character_for_character(normalization):
+    from tokenizers import normalizers
+
+    from albert_data.interop.hf_tokenizer import _our_normalizers
+
+    theirs = normalizers.Sequence(_our_normalizers(normalization))
+    rng = np.random.default_rng(11)
+    for _ in range(5000):
+        text = "".join(rng.choice(POOL, size=int(rng.integers(1, 8))))
+        assert theirs.normalize_str(text) == normalization(text), repr(text)

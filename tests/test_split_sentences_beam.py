@@ -135,3 +135,20 @@ def test_worker_error_is_one_line_and_leaves_nothing(tmp_path):
     assert "b.txt" in line and f"byte {14 * 300 + 6}" in line and "--strict" in line
     assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1, proc.stderr
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_first_error_in_input_order_as_locally(tmp_path):
+    from albert_data.errors import UserError
+
+    inputs = []
+    for name, bad in (("b.txt", b"\xff"), ("a.txt", b"\xfe")):
+        path = tmp_path / name
+        path.write_bytes(b"Fine text here.\n\nBroken " + bad + b" text.\n")
+        inputs.append(str(path))  # b.txt first: not alphabetical
+    config = SplitConfig(read=ReadConfig(strict=True))
+    with pytest.raises(UserError) as local:
+        run_local(inputs, str(tmp_path / "l.txt"), config=config)
+    with pytest.raises(UserError) as beam:
+        run_beam(inputs, str(tmp_path / "b.txt.out"), config=config, num_workers=1, range_bytes=5)
+    assert str(beam.value) == str(local.value)
+    assert "b.txt: byte 24" in str(local.value)

@@ -46,7 +46,7 @@ FORMATS = ("savedmodel", "hf", "google")
     "--do-lower-case/--no-do-lower-case",
     default=None,
     help="tokenizer_config.json for the Hugging Face export. Default: what the --spm-model's "
-    "sidecar (PREFIX.json) records, else no.",
+    "sidecar (PREFIX.json) records, else yes (what every command assumes without one).",
 )
 def export(model_dir, checkpoint, config_path, output, formats, spm_model, do_lower_case):
     """Export a trained model to OUTPUT/saved_model (TF SavedModel, serving signature
@@ -81,7 +81,8 @@ def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict:
     except VocabError as err:
         raise UserError(str(err)) from None
     if sidecar is None:
-        lower = bool(do_lower_case)
+        # What every other command assumes for a vocabulary without a sidecar.
+        lower = Normalization().lower_case if do_lower_case is None else do_lower_case
         return {
             "do_lower_case": lower,
             "keep_accents": True,

@@ -15,15 +15,31 @@ and fails next to TensorFlow's). It reproduces, step by step:
 
 Models trained with jieba pre-segmentation have no ``tokenizers`` equivalent; for them
 no ``tokenizer.json`` is written (``transformers`` then converts ``spiece.model``).
+
+Two deliberate or unavoidable differences remain: the literal strings of the special
+tokens (``[CLS]``, ``[SEP]``, ``[MASK]``, ``<pad>``, ``<unk>``) in text are those tokens,
+as ``transformers`` users expect (``fill-mask`` writes ``[MASK]``), where SentencePiece
+spells them out; and characters whose NFKC or lower-case mapping changed between
+Python's Unicode version and the one ``tokenizers`` was built with (a few dozen, such
+as U+32FF) normalise differently.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from albert_data.errors import UserError
 from albert_data.normalize import REMOVED_CHARACTERS, WHITESPACE, Normalization
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer, normalizer_spec
+
+# Unicode's Final_Sigma context, with up to two case-ignorable characters between the
+# cased letter and the sigma (the lookbehind must have a fixed length).
+_FINAL_SIGMA = (
+    r"(?<=\p{Cased}|\p{Cased}\p{Case_Ignorable}|\p{Cased}\p{Case_Ignorable}\p{Case_Ignorable})"
+    r"Σ(?!\p{Case_Ignorable}*\p{Cased})"
+)
+_COMBINING = [cp for cp in range(0x30000) if unicodedata.combining(chr(cp))]
 
 
 def _char_class(codepoints) -> str:
@@ -54,9 +70,13 @@ def _our_normalizers(normalization: Normalization):
     if normalization.rewrite_quotes:
         steps += [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
     if normalization.strip_accents:
-        steps += [normalizers.NFKD(), normalizers.StripAccents()]
+        # As strip_accents(): NFKD, then drop what has a non-zero combining class
+        # (tokenizers' StripAccents drops every mark, Devanagari vowel signs too).
+        steps += [normalizers.NFKD(), normalizers.Replace(Regex(_char_class(_COMBINING)), "")]
     if normalization.lower_case:
-        steps.append(normalizers.Lowercase())
+        # str.lower() gives a capital sigma at a word's end its final form; Lowercase()
+        # maps character by character, so that case is rewritten first.
+        steps += [normalizers.Replace(Regex(_FINAL_SIGMA), "ς"), normalizers.Lowercase()]
     return steps
 
 
