@@ -41,14 +41,20 @@ WHITESPACE = "".join(
 )
 
 
-def _ranges_re(codepoints: list[int]) -> re.Pattern[str]:
-    ranges: list[list[int]] = []
+def codepoint_runs(codepoints) -> list[tuple[int, int]]:
+    """Sorted code points as runs of consecutive ones: ``[(first, last), ...]``."""
+    runs: list[list[int]] = []
     for cp in sorted(codepoints):
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1][1] = cp
+        if runs and runs[-1][1] == cp - 1:
+            runs[-1][1] = cp
         else:
-            ranges.append([cp, cp])
-    body = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in ranges)
+            runs.append([cp, cp])
+    return [(lo, hi) for lo, hi in runs]
+
+
+def _ranges_re(codepoints: list[int]) -> re.Pattern[str]:
+    runs = codepoint_runs(codepoints)
+    body = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in runs)
     return re.compile(f"[{body}]")
 
 

@@ -30,7 +30,12 @@ import json
 import unicodedata
 
 from albert_data.errors import UserError
-from albert_data.normalize import REMOVED_CHARACTERS, WHITESPACE, Normalization
+from albert_data.normalize import (
+    REMOVED_CHARACTERS,
+    WHITESPACE,
+    Normalization,
+    codepoint_runs,
+)
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer, normalizer_spec
 
 # Unicode's Final_Sigma context, with up to two case-ignorable characters between the
@@ -44,14 +49,9 @@ _COMBINING = [cp for cp in range(0x30000) if unicodedata.combining(chr(cp))]
 
 def _char_class(codepoints) -> str:
     """An Oniguruma character class matching exactly ``codepoints``."""
-    runs: list[list[int]] = []
-    for cp in sorted(codepoints):
-        if runs and runs[-1][1] == cp - 1:
-            runs[-1][1] = cp
-        else:
-            runs.append([cp, cp])
     body = "".join(
-        f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in runs
+        f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}"
+        for lo, hi in codepoint_runs(codepoints)
     )
     return f"[{body}]"
 
