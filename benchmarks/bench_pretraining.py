@@ -1,6 +1,6 @@
 """make-pretraining throughput and memory, measured on the whole command.
 
-A sentence-per-line corpus is generated from the bundled sample (``albert_data.corpus``,
+A sentence-per-line corpus is generated from the bundled sample (``albert_data.text.corpus``,
 seeded), a SentencePiece vocabulary is trained on it with ALBERT's recipe, then
 ``albert-data make-pretraining`` runs as a user would run it (English, seq 512,
 dupe 2, n-gram 3) with one and two DirectRunner workers on a 1x and an 8x corpus. Reported: output tokens per second of wall time for the whole
@@ -94,7 +94,7 @@ def run_measured(args: list[str]) -> tuple[float, int]:
 
 
 def prepare() -> dict:
-    from albert_data.corpus import write_corpus
+    from albert_data.text.corpus import write_corpus
 
     OUT.mkdir(parents=True, exist_ok=True)
     corpora = {}
@@ -168,17 +168,21 @@ def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:
 def stage_profile(corpus: Path, model: Path) -> dict:
     """Seconds per pure stage over the 1x corpus in this process (one core)."""
     import numpy as np
-
-    from albert_data.docranges import ByteRange, read_range
-    from albert_data.instances import InstanceConfig, TokenizedDocument, create_instances
-    from albert_data.masking import MaskingConfig, mask_sequence
-    from albert_data.pretraining import (
+    from albert_data.pretraining.document_records import (
         PretrainingConfig,
         document_hash,
         document_rng,
         encode_instance,
     )
-    from albert_data.tokenization import load_tokenizer
+    from albert_data.pretraining.instances import (
+        InstanceConfig,
+        TokenizedDocument,
+        create_instances,
+    )
+    from albert_data.pretraining.masking import MaskingConfig, mask_sequence
+
+    from albert_data.files.docranges import ByteRange, read_range
+    from albert_data.text.tokenization import load_tokenizer
 
     tok = load_tokenizer(spm_model=str(model))
     cfg = PretrainingConfig(

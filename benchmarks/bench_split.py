@@ -24,7 +24,7 @@ SHARDS = 4
 
 
 def prepare() -> dict[int, Path]:
-    from albert_data.corpus import write_corpus
+    from albert_data.text.corpus import write_corpus
 
     OUT.mkdir(parents=True, exist_ok=True)
     corpora = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from albert_data.normalize import Normalization
+from albert_data.text.normalize import Normalization
 from vocab.base import Tokenizer
 from vocab.jieba_words import JiebaSegmenter
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
@@ -24,9 +24,9 @@ VOCAB_SIZE = {"en": 8000, "zh": 8000}
 
 
 def corpus_sentences(lang: str, *, seed: int = 0, num_documents: int = 2000) -> list[str]:
-    """Sentences of the generated corpus (:func:`albert_data.corpus.generate_documents`)."""
-    from albert_data.corpus import generate_documents
-    from albert_data.sentences import split_sentences
+    """Sentences of the generated corpus (:func:`albert_data.text.corpus.generate_documents`)."""
+    from albert_data.text.corpus import generate_documents
+    from albert_data.text.sentences import split_sentences
 
     sentences: list[str] = []
     for doc in generate_documents(lang, seed=seed, num_documents=num_documents):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from albert_data.errors import UserError
-from albert_data.fileio import exists, open_raw, open_write
+from albert_data.files.fileio import exists, open_raw, open_write
 
 ERRORS = "errors"
 

@@ -80,7 +80,7 @@ def build_options(
 def check_paths_for_runner(runner: str | None, paths: dict[str, list[str]]) -> None:
     """Dataflow workers cannot see this machine's files: refuse local inputs and outputs
     up front instead of failing on the workers. ``paths`` maps a flag name to its paths."""
-    from albert_data.fileio import is_remote
+    from albert_data.files.fileio import is_remote
 
     if runner is None or runner.lower() not in ("dataflowrunner", "dataflow"):
         return

@@ -2,10 +2,10 @@
 
 Stages (each a labelled step; the algorithms live in ``albert_data``):
 
-1. ``ReadDocuments``  byte ranges → documents (``albert_data.docranges``)
+1. ``ReadDocuments``  byte ranges → documents (``albert_data.files.docranges``)
 2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise (one
                       list of records per document)
-                      (``albert_data.pretraining``); per-bundle statistics on a side output
+                      (``albert_data.pretraining.document_records``); per-bundle statistics on a side output
 3. ``PartsByShard``   records → part files per output shard, grouped by shard
                       (``pipelines.shuffle``)
 4. ``MergeShards``    per shard: read its parts, order by key, write the TFRecord file
@@ -21,30 +21,30 @@ import json
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
-
-from albert_data.docranges import read_range
-from albert_data.documents import SplitConfig, clean_document
-from albert_data.errors import UserError
-from albert_data.fileio import open_write
-from albert_data.instances import TokenizedDocument
-from albert_data.partfiles import merged
-from albert_data.pretraining import (
+from albert_data.pretraining.document_records import (
     DocumentRngs,
     PretrainingConfig,
     VocabIds,
     document_hash,
     document_records,
 )
-from albert_data.rawtext import RawDocument, decode_line
-from albert_data.stats import PretrainingStats
-from albert_data.tfrecord import frame
+from albert_data.pretraining.instances import TokenizedDocument
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from albert_data.errors import UserError
+from albert_data.files.docranges import read_range
+from albert_data.files.fileio import open_write
+from albert_data.files.partfiles import merged
+from albert_data.files.tfrecord import frame
+from albert_data.records.stats import PretrainingStats
+from albert_data.text.documents import SplitConfig, clean_document
+from albert_data.text.rawtext import RawDocument, decode_line
 from pipelines.errors import ERRORS, WriteFirstError, error_output
 from pipelines.shuffle import PartsByShard
 
-NAMESPACE = "albert_data.pretraining"
+NAMESPACE = "albert_data.pretraining.document_records"
 
 
 class ReadDocuments(beam.DoFn):

@@ -1,5 +1,5 @@
 """The file-based shuffle shared by the pipelines: records are written to sorted part
-files per output shard (``albert_data.partfiles``) and only the part paths go through
+files per output shard (``albert_data.files.partfiles``) and only the part paths go through
 the runner's GroupByKey, so no runner ever holds the corpus in memory."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from albert_data.partfiles import write_part
+from albert_data.files.partfiles import write_part
 
 
 class WriteParts(beam.DoFn):

@@ -3,7 +3,7 @@
 Stages (the algorithms live in ``albert_data``):
 
 1. ``ReadAndClean``  byte ranges of the raw files → cleaned documents, each as a part
-                     entry for the shard its content hash picks (``albert_data.split``)
+                     entry for the shard its content hash picks (``albert_data.text.shard_entries``)
 2. ``PartsByShard``  the file-based shuffle (``pipelines.shuffle``)
 3. ``WriteShards``   per shard: merge its parts, drop later copies of a document, put
                      the rest back in input order (external sort), write the text
@@ -18,12 +18,12 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from albert_data.documents import SplitConfig, clean_document, shard_of
 from albert_data.errors import UserError
-from albert_data.fileio import open_write
-from albert_data.partfiles import merged
-from albert_data.rawtext import ReadCounts, read_range_documents
-from albert_data.split import ShardCounts, part_entry, shard_documents
+from albert_data.files.fileio import open_write
+from albert_data.files.partfiles import merged
+from albert_data.text.documents import SplitConfig, clean_document, shard_of
+from albert_data.text.rawtext import ReadCounts, read_range_documents
+from albert_data.text.shard_entries import ShardCounts, part_entry, shard_documents
 from pipelines.errors import ERRORS, WriteFirstError, error_output
 from pipelines.shuffle import PartsByShard
 

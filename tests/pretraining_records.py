@@ -4,11 +4,16 @@ fake vocabulary, and a serialiser for arbitrary (also broken) feature dicts."""
 from __future__ import annotations
 
 import numpy as np
+from albert_data.pretraining.document_records import (
+    PretrainingConfig,
+    VocabIds,
+    document_hash,
+    document_records,
+)
+from albert_data.pretraining.instances import InstanceConfig, TokenizedDocument
+from albert_data.pretraining.masking import MaskingConfig
 
-from albert_data import schema
-from albert_data.instances import InstanceConfig, TokenizedDocument
-from albert_data.masking import MaskingConfig
-from albert_data.pretraining import PretrainingConfig, VocabIds, document_hash, document_records
+from albert_data.records import schema
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 VOCAB_SIZE = 300

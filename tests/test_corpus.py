@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from albert_data.corpus import (
+from albert_data.errors import UserError
+from albert_data.text.corpus import (
     LANGUAGES,
     generate_documents,
     sample_documents,
     sample_text,
     write_corpus,
 )
-from albert_data.errors import UserError
-from albert_data.normalize import CLEANING
-from albert_data.sentences import split_sentences
+from albert_data.text.normalize import CLEANING
+from albert_data.text.sentences import split_sentences
 
 
 def _sentence_count(document: str) -> int:

@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from albert_data.docranges import plan_ranges, read_range
+from albert_data.files.docranges import plan_ranges, read_range
 
 
 def make_corpus(rng: np.random.Generator, crlf: bool) -> tuple[str, list[list[str]]]:
@@ -120,7 +120,7 @@ def test_unicode_blank_lines_bom_and_multibyte_text(tmp_path, seed, fmt):
 
 
 def test_owned_bytes_add_up_to_the_file(tmp_path):
-    from albert_data.docranges import RangeScan
+    from albert_data.files.docranges import RangeScan
 
     data = "\ufeffa b\n\n\u3000\nc\nd\n\n\ne".encode()
     path = tmp_path / "c.txt"

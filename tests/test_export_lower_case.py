@@ -88,7 +88,7 @@ def test_explicit_flag_wins_over_the_sidecar_with_a_warning(setup, tmp_path):
 def test_without_a_sidecar_the_default_is_what_make_pretraining_assumed(setup, tmp_path):
     from tokenizers import Tokenizer
 
-    from albert_data.tokenization import load_tokenizer
+    from albert_data.text.tokenization import load_tokenizer
 
     bare = setup / "bare" / "lower.model"
     config, hf_dir, _ = _export(setup, tmp_path, bare)
@@ -120,7 +120,7 @@ def test_transformers_tokenizer_lower_cases_as_the_vocabulary_was_trained(setup,
 def test_export_writes_a_tokenizer_json_that_autotokenizer_loads_as_ours(setup, tmp_path):
     from tokenizers import Tokenizer
 
-    from albert_data.tokenization import load_tokenizer
+    from albert_data.text.tokenization import load_tokenizer
 
     _, hf_dir, _ = _export(setup, tmp_path, setup / "stripped.model")
     ours = load_tokenizer(spm_model=str(setup / "stripped.model"))

@@ -12,7 +12,7 @@ from tokenizers import Tokenizer
 
 from albert_data.errors import UserError
 from albert_data.interop.hf_tokenizer import tokenizer_json
-from albert_data.normalize import Normalization
+from albert_data.text.normalize import Normalization
 from tests.cli_helpers import run_cli
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer, normalizer_spec
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from albert_data.cli import main
-from albert_data.schema import parse
-from albert_data.tfrecord import write_records
+from albert_data.files.tfrecord import write_records
+from albert_data.records.schema import parse
 from tests.pretraining_records import (
     CLS,
     MASK,

@@ -6,15 +6,14 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from albert_data.instances import (
+from albert_data.pretraining.instances import (
     InstanceConfig,
     TokenizedDocument,
     create_instances,
     truncation_counts,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CLS, SEP = 2, 3
 
@@ -244,7 +243,7 @@ def test_config_rejects_bad_values():
 
 
 def test_reused_document_generators_give_the_fresh_streams():
-    from albert_data.pretraining import DocumentRngs, document_rng
+    from albert_data.pretraining.document_records import DocumentRngs, document_rng
 
     rngs = DocumentRngs()
     for seed, digest, dupe in [

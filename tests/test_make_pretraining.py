@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from albert_data.schema import parse
-from albert_data.tfrecord import read_records
+from albert_data.files.tfrecord import read_records
+from albert_data.records.schema import parse
 from tests.cli_helpers import error_line, run_cli
 
 SMALL = ["--max-seq-length", 64, "--max-predictions-per-seq", 10, "--dupe-factor", 2]
@@ -303,8 +303,8 @@ def test_chinese_jieba_whole_word_spans(sample_zh, tmp_path):
 
 
 def test_automatic_byte_ranges_keep_workers_busy():
-    from albert_data.docranges import auto_range_bytes
-    from albert_data.make_pretraining import MakePretrainingRequest
+    from albert_data.files.docranges import auto_range_bytes
+    from albert_data.jobs.make_pretraining import MakePretrainingRequest
 
     assert MakePretrainingRequest(inputs=("x",), output="o").range_bytes is None
     assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from albert_data import normalize
-from albert_data.normalize import CLEANING, Normalization, clean_text
+from albert_data.text import normalize
+from albert_data.text.normalize import CLEANING, Normalization, clean_text
 
 
 def test_removal_table_covers_every_control_and_format_character():

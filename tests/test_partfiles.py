@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from albert_data import partfiles
+from albert_data.files import partfiles
 
 
 @pytest.mark.parametrize("fan_in", [2, 3, 64])

@@ -52,7 +52,7 @@ def test_remote_runner_stages_this_package_as_a_wheel():
     wheel = Path(opts["extra_packages"][0])
     assert wheel.name.startswith("albert_data-") and wheel.suffix == ".whl"
     names = zipfile.ZipFile(wheel).namelist()
-    assert "pipelines/pretraining.py" in names and "albert_data/masking.py" in names
+    assert "pipelines/pretraining.py" in names and "albert_data/pretraining/masking.py" in names
     assert "vocab/base.py" in names
 
 

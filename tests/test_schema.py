@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from albert_data.schema import FEATURE_ORDER, Record, RecordShape, feature_spec, parse, serialize
+from albert_data.records.schema import (
+    FEATURE_ORDER,
+    Record,
+    RecordShape,
+    feature_spec,
+    parse,
+    serialize,
+)
 
 tf = pytest.importorskip("tensorflow")
 
@@ -166,9 +173,16 @@ def _ld(tag: int, payload: bytes) -> bytes:
 
 def test_unpadded_serialisation_matches_padded_records():
     """The pipeline's fast path writes exactly the bytes of the padded record."""
-    from albert_data.instances import InstanceConfig, TokenizedDocument, create_instances
-    from albert_data.masking import MaskingConfig, mask_sequence
-    from albert_data.pretraining import build_record, encode_instance
+    from albert_data.pretraining.document_records import (
+        build_record,
+        encode_instance,
+    )
+    from albert_data.pretraining.instances import (
+        InstanceConfig,
+        TokenizedDocument,
+        create_instances,
+    )
+    from albert_data.pretraining.masking import MaskingConfig, mask_sequence
 
     rng = np.random.default_rng(7)
     for L, P in ((16, 3), (128, 20), (512, 77)):
@@ -198,7 +212,7 @@ def test_unpadded_serialisation_matches_padded_records():
 @pytest.mark.parametrize("top", [1, 127, 128, 16383, 16384, 65535, 65536, 2**21 - 1, 2**21, 2**40])
 @pytest.mark.parametrize("size", [1, 20, 64, 384, 385, 512])
 def test_packed_varints_match_the_protobuf_encoding(top, size):
-    from albert_data.schema import _packed_varints, _varint
+    from albert_data.records.schema import _packed_varints, _varint
 
     values = np.random.default_rng(top + size).integers(0, top + 1, size=size)
     values[0] = top

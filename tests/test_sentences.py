@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from albert_data.normalize import CLEANING
-from albert_data.sentences import SplitterConfig, split_sentences
+from albert_data.text.normalize import CLEANING
+from albert_data.text.sentences import SplitterConfig, split_sentences
 
 # (paragraph, expected sentences); sentences are written with " | " between them.
 ENGLISH = [

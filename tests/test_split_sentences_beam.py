@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from albert_data import partfiles
-from albert_data.documents import SplitConfig
-from albert_data.rawtext import ReadConfig
-from albert_data.split import run_beam, run_local
+from albert_data.files import partfiles
+from albert_data.jobs.split_sentences import run_beam, run_local
+from albert_data.text.documents import SplitConfig
+from albert_data.text.rawtext import ReadConfig
 from tests.cli_helpers import error_line, run_cli
 
 SENTENCES = [

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from albert_data.documents import SplitConfig, clean_document
-from albert_data.rawtext import RawDocument
+from albert_data.text.documents import SplitConfig, clean_document
+from albert_data.text.rawtext import RawDocument
 from tests.cli_helpers import error_line, run_cli
 
 RAW = (

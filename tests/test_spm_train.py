@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from albert_data.cli import main
 from albert_data.errors import UserError
-from albert_data.normalize import Normalization
-from albert_data.tokenization import load_tokenizer
+from albert_data.text.normalize import Normalization
+from albert_data.text.tokenization import load_tokenizer
 from tests.vocab_corpus import chinese_sentences, english_sentences, write_lines
 from vocab.reservoir import sample_key
 from vocab.sidecar import Sidecar, read_sidecar
@@ -269,8 +269,8 @@ def test_binary_input_is_refused(tmp_path):
 
 
 def _sample_sentences(lang: str) -> list[str]:
-    from albert_data.corpus import sample_documents
-    from albert_data.sentences import split_sentences
+    from albert_data.text.corpus import sample_documents
+    from albert_data.text.sentences import split_sentences
 
     return [
         s

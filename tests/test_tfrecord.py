@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from albert_data.tfrecord import (
+from albert_data.files.tfrecord import (
     CorruptRecordError,
     crc32c,
     frame,

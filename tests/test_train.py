@@ -209,13 +209,15 @@ def test_gzip_records_are_read(tmp_path):
 
 def _has_mask_record() -> bool:
     try:
-        from albert_data.masking import mask_record  # noqa: F401
+        from albert_data.pretraining.masking import mask_record  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-@pytest.mark.skipif(not _has_mask_record(), reason="albert_data.masking.mask_record not there yet")
+@pytest.mark.skipif(
+    not _has_mask_record(), reason="albert_data.pretraining.masking.mask_record not there yet"
+)
 def test_dynamic_records_are_masked_on_the_fly_reproducibly(tmp_path):
     write_records(tmp_path, 16, dynamic=True)
     config = DataConfig(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from albert_data.schema import RecordShape, parse
-from albert_data.validate import RecordStats, validate_record
+from albert_data.records.schema import RecordShape, parse
+from albert_data.records.validate import RecordStats, validate_record
 from tests.pretraining_records import CLS, IDS, MASK, SEP, SHAPE, make_records
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sentencepiece as spm
 
-from albert_data.normalize import Normalization
+from albert_data.text.normalize import Normalization
 from tests.vocab_corpus import chinese_sentences, english_sentences
 from vocab.base import VocabError
 from vocab.jieba_words import JiebaSegmenter

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from albert_data.errors import UserError
-from albert_data.tokenization import load_tokenizer
+from albert_data.text.tokenization import load_tokenizer
 from vocab.base import VocabError
 from vocab.wordpiece import WordPieceTokenizer
 

@@ -1,7 +1,7 @@
 """Vocabularies: ALBERT's SentencePiece recipe and the tokenizers (SentencePiece, WordPiece).
 
 The bottom layer: no TensorFlow, no Beam, no ``albert_data``. Normalisation is passed in
-as a plain callable; ``albert_data.tokenization.load_tokenizer`` composes the two.
+as a plain callable; ``albert_data.text.tokenization.load_tokenizer`` composes the two.
 """
 
 from vocab.base import Encoding, SpecialIds, Tokenizer, VocabError

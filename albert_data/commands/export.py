@@ -72,7 +72,7 @@ def _tokenizer_options(spm_model: str, do_lower_case: bool | None) -> dict:
     ``normalization`` and ``pre_segmentation`` its tokenizer.json reproduces: what the
     SentencePiece model's sidecar records, an explicit ``--do-lower-case/--no-do-lower-case``
     winning (with a warning if they disagree)."""
-    from albert_data.normalize import Normalization
+    from albert_data.text.normalize import Normalization
     from vocab.base import VocabError
     from vocab.sidecar import read_sidecar, sidecar_path
 

@@ -44,7 +44,12 @@ def inspect(records, vocab, max_seq_length, max_predictions_per_seq, show, as_js
     Exits non-zero, naming the file and record index, if any record breaks an invariant
     or the [MASK]/kept/random mix is implausible.
     """
-    from albert_data.inspection import format_report, inspect_files, load_vocab, record_files
+    from albert_data.records.inspection import (
+        format_report,
+        inspect_files,
+        load_vocab,
+        record_files,
+    )
 
     files = record_files(records)
     vocabulary = load_vocab(vocab)

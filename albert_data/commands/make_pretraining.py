@@ -119,7 +119,7 @@ def make_pretraining(ctx, **opts):
     """
     from albert_data.commands.beam_args import split_pass_through
     from albert_data.errors import UserError
-    from albert_data.make_pretraining import MakePretrainingRequest, run
+    from albert_data.jobs.make_pretraining import MakePretrainingRequest, run
 
     inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
     if not inputs:

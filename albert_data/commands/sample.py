@@ -33,8 +33,8 @@ def sample(lang, output, size, seed, sentence_per_line, overwrite):
     """
     import os
 
-    from albert_data.corpus import sample_text, write_corpus
     from albert_data.errors import UserError
+    from albert_data.text.corpus import sample_text, write_corpus
 
     if os.path.exists(output) and not overwrite:
         raise UserError(f"output {output} already exists; choose another -o or pass --overwrite")

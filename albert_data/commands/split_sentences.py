@@ -99,10 +99,10 @@ def split_sentences(
     --temp_location for --runner DataflowRunner).
     """
     from albert_data.commands.beam_args import split_pass_through
-    from albert_data.documents import SplitConfig
     from albert_data.errors import UserError
-    from albert_data.fileio import expand_inputs
-    from albert_data.rawtext import ReadConfig, check_not_binary
+    from albert_data.files.fileio import expand_inputs
+    from albert_data.text.documents import SplitConfig
+    from albert_data.text.rawtext import ReadConfig, check_not_binary
 
     inputs, beam_args = split_pass_through(list(inputs) + list(ctx.args))
     if beam_args and runner is None:
@@ -155,8 +155,8 @@ def split_sentences(
 def _run_local(files, output, config, num_shards, gzip, overwrite, progress):
     from tqdm import tqdm
 
-    from albert_data.fileio import file_size
-    from albert_data.split import run_local
+    from albert_data.files.fileio import file_size
+    from albert_data.jobs.split_sentences import run_local
 
     total = sum(file_size(f) for f in files)
     with tqdm(
@@ -176,7 +176,7 @@ def _run_local(files, output, config, num_shards, gzip, overwrite, progress):
 def _run_beam(
     files, output, config, num_shards, gzip, overwrite, runner, num_workers, extra, range_bytes
 ):
-    from albert_data.split import run_beam
+    from albert_data.jobs.split_sentences import run_beam
 
     return run_beam(
         files,

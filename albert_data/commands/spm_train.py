@@ -3,7 +3,7 @@
 Streams sentence-per-line input (files, directories, globs, ``.gz``/``.bz2``, ``gs://`` and
 other Beam file systems), keeps a uniform sample of at most ``--input-sentence-size``
 lines (reservoir sampling seeded by ``--seed``, or a Beam pipeline with ``--runner``),
-normalises it with :class:`albert_data.normalize.Normalization` — the function every
+normalises it with :class:`albert_data.text.normalize.Normalization` — the function every
 tokenizer applies before encoding — and trains SentencePiece in-process. Writes
 ``PREFIX.model``, ``PREFIX.vocab`` and the ``PREFIX.json`` sidecar.
 """
@@ -57,7 +57,7 @@ class _CountingReader(io.RawIOBase):
 def iter_lines(path: str, progress):
     """The non-empty, stripped lines of one file (UTF-8, BOM dropped, bad bytes replaced);
     ``progress`` is advanced by the raw (compressed) bytes read."""
-    from albert_data.fileio import open_read
+    from albert_data.files.fileio import open_read
 
     stream = open_read(path, wrap_raw=lambda raw: io.BufferedReader(_CountingReader(raw, progress)))
     try:
@@ -76,7 +76,7 @@ def sample_locally(files: list[str], size: int, seed: int) -> Sample:
     import numpy as np
     from tqdm import tqdm
 
-    from albert_data.fileio import file_size
+    from albert_data.files.fileio import file_size
     from vocab.reservoir import Reservoir
 
     reservoir = Reservoir(size, np.random.default_rng(seed))
@@ -326,7 +326,7 @@ def _recipe(opts: dict):
 
 
 def _normalization(opts: dict):
-    from albert_data.normalize import Normalization
+    from albert_data.text.normalize import Normalization
 
     return Normalization(
         nfkc=opts["nfkc"],
@@ -387,8 +387,8 @@ def _sidecar(opts: dict, recipe, normalization, sample: Sample, sentences: int, 
 
 def run_spm_train(inputs: tuple[str, ...], *, beam_args: list[str], **opts) -> None:
     """Check the options, sample the input, normalise the sample, train, write the outputs."""
-    from albert_data.fileio import expand_inputs
-    from albert_data.rawtext import check_not_binary
+    from albert_data.files.fileio import expand_inputs
+    from albert_data.text.rawtext import check_not_binary
     from vocab.jieba_words import JiebaSegmenter
 
     recipe = _recipe(opts)

@@ -5,7 +5,7 @@ loads a fast tokenizer directly instead of converting ``spiece.model`` itself (w
 needs a protobuf runtime at least as new as the one its generated code was built with,
 and fails next to TensorFlow's). It reproduces, step by step:
 
-1. our :class:`~albert_data.normalize.Normalization` (NFKC, removal of control and
+1. our :class:`~albert_data.text.normalize.Normalization` (NFKC, removal of control and
    format characters, whitespace runs to one space, then quotes, accents, case as the
    vocabulary's sidecar records);
 2. SentencePiece's own normalisation (the model's precompiled character map), its
@@ -30,7 +30,7 @@ import json
 import unicodedata
 
 from albert_data.errors import UserError
-from albert_data.normalize import (
+from albert_data.text.normalize import (
     REMOVED_CHARACTERS,
     WHITESPACE,
     Normalization,

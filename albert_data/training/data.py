@@ -4,7 +4,7 @@
 record of every file (a corrupt file fails here, naming it) and compares the first
 records' shapes and ids with the flags and the model config. ``make_dataset`` builds
 the pipeline: files shuffled and interleaved in parallel, records shuffled, repeated,
-batched with fixed shapes, parsed with :mod:`albert_data.schema`, masked on the fly
+batched with fixed shapes, parsed with :mod:`albert_data.records.schema`, masked on the fly
 for ``--masking dynamic`` records, prefetched.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from albert_data import schema
 from albert_data.errors import UserError
+from albert_data.records import schema
 from albert_data.training.config import DataConfig
 from albert_data.training.vocab_ids import regular_ids
 
@@ -147,7 +147,7 @@ def _parse_batch(indices, serialized, spec):
 
 def _dynamic_masker(config: DataConfig, vocab_size: int, seed: int):
     """A numpy function masking a batch row by row, each row seeded by (seed, its index)."""
-    from albert_data import masking
+    from albert_data.pretraining import masking
 
     d = config.dynamic
     mask_config = masking.MaskingConfig(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from albert_data import schema
+from albert_data.records import schema
 
 
 def synthetic_record(

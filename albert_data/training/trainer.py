@@ -264,10 +264,10 @@ def _restore(checkpoint: tf.train.Checkpoint, prefix: str) -> None:
 
 def _check_dynamic_available() -> None:
     try:
-        from albert_data.masking import mask_record  # noqa: F401
+        from albert_data.pretraining.masking import mask_record  # noqa: F401
     except ImportError:
         raise UserError(
-            "these records need --masking dynamic, but albert_data.masking is not available"
+            "these records need --masking dynamic, but albert_data.pretraining.masking is not available"
         ) from None
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_data import fileio
 from albert_data.errors import UserError
-from albert_data.schema import (
+from albert_data.files import fileio
+from albert_data.files.tfrecord import read_records
+from albert_data.records.schema import (
     FLOAT_FEATURES_P,
     INT_FEATURES_L,
     INT_FEATURES_P,
@@ -21,8 +22,7 @@ from albert_data.schema import (
     RecordShape,
     parse,
 )
-from albert_data.tfrecord import read_records
-from albert_data.validate import RecordStats, validate_record
+from albert_data.records.validate import RecordStats, validate_record
 
 MAX_PROBLEMS_SHOWN = 10
 _RECORD_NAME = re.compile(r"\.tf_?record", re.IGNORECASE)
@@ -50,7 +50,7 @@ class InspectVocab:
 def load_vocab(path: str) -> InspectVocab:
     """A SentencePiece ``.model`` or a WordPiece ``vocab.txt``, loaded with the project's
     tokenizers (word segmentation and lower-casing do not matter for decoding ids)."""
-    from albert_data.tokenization import load_tokenizer
+    from albert_data.text.tokenization import load_tokenizer
 
     if path.endswith(".model") or _looks_like_protobuf(path):
         tokenizer = load_tokenizer(spm_model=path, word_segmenter="none")

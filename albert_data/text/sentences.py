@@ -1,6 +1,6 @@
 """Sentence splitting for English, Chinese and mixed text.
 
-:func:`split_sentences` takes one cleaned paragraph (see :mod:`albert_data.normalize`;
+:func:`split_sentences` takes one cleaned paragraph (see :mod:`albert_data.text.normalize`;
 whitespace collapsed, any length) and returns its sentences. It is pure Python with
 ``re`` only: one compiled regex finds every run of terminal punctuation, and a few
 constant-time checks per candidate decide whether it ends a sentence, so the cost is

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from albert_data.errors import UserError
-from albert_data.normalize import Normalization
+from albert_data.text.normalize import Normalization
 from vocab.base import Tokenizer, VocabError
 from vocab.chars import has_cjk
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
@@ -86,7 +86,7 @@ def _merge_lower(overrides: dict, do_lower_case: bool) -> None:
 
 def _read_bytes(path: str, what: str) -> bytes:
     """A local or remote (``gs://``...) file's bytes; a missing one is a UserError."""
-    from albert_data.fileio import exists, is_remote, open_raw
+    from albert_data.files.fileio import exists, is_remote, open_raw
 
     if not (exists(path) if is_remote(path) else os.path.isfile(path)):
         raise UserError(f"{path}: no such {what} file; check the path")
@@ -98,7 +98,7 @@ def _read_bytes(path: str, what: str) -> bytes:
 
 
 def _read_sidecar(model_path: str) -> tuple[Sidecar | None, str]:
-    from albert_data.fileio import exists, is_remote
+    from albert_data.files.fileio import exists, is_remote
 
     path = sidecar_path(model_path)
     if not (exists(path) if is_remote(path) else os.path.isfile(path)):

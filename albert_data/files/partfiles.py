@@ -15,7 +15,7 @@ import struct
 import uuid
 from collections.abc import Iterable, Iterator
 
-from albert_data.fileio import delete, open_raw, open_write
+from albert_data.files.fileio import delete, open_raw, open_write
 
 _ENTRY = struct.Struct("<QI")
 MERGE_FAN_IN = 64  # parts open at once in one merge pass

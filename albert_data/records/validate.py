@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_data.schema import (
+from albert_data.records.schema import (
     FEATURE_ORDER,
     FLOAT_FEATURES_P,
     INT_FEATURES_L,

@@ -17,9 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_data.instances import Instance, InstanceConfig, TokenizedDocument, create_instances
-from albert_data.masking import MaskingConfig, MaskResult, mask_sequence
-from albert_data.schema import Record, RecordShape, serialize_unpadded
+from albert_data.pretraining.instances import (
+    Instance,
+    InstanceConfig,
+    TokenizedDocument,
+    create_instances,
+)
+from albert_data.pretraining.masking import (
+    MaskingConfig,
+    MaskResult,
+    mask_sequence,
+)
+from albert_data.records.schema import Record, RecordShape, serialize_unpadded
 
 MASKING_MODES = ("static", "dynamic")
 

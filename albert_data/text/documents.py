@@ -1,6 +1,6 @@
 """The ``split-sentences`` core: one raw document → cleaned sentence-per-line document.
 
-Shared by the local runner (``albert_data/split.py``) and the Beam pipeline
+Shared by the local runner (``albert_data/jobs/split_sentences.py``) and the Beam pipeline
 (``pipelines/split_sentences.py``), so both paths produce the same documents.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from albert_data.fileio import shard_name
-from albert_data.normalize import Normalization
-from albert_data.rawtext import RawDocument, ReadConfig
-from albert_data.sentences import split_sentences
+from albert_data.files.fileio import shard_name
+from albert_data.text.normalize import Normalization
+from albert_data.text.rawtext import RawDocument, ReadConfig
+from albert_data.text.sentences import split_sentences
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from albert_data import __version__
 from albert_data.errors import UserError
-from albert_data.fileio import (
+from albert_data.files.fileio import (
     delete,
     expand_inputs,
     file_size,
@@ -88,9 +88,9 @@ class RunResult:
 
 
 def pretraining_config(req: MakePretrainingRequest):
-    from albert_data.instances import InstanceConfig
-    from albert_data.masking import MaskingConfig
-    from albert_data.pretraining import PretrainingConfig
+    from albert_data.pretraining.document_records import PretrainingConfig
+    from albert_data.pretraining.instances import InstanceConfig
+    from albert_data.pretraining.masking import MaskingConfig
 
     if req.max_seq_length < 5:
         raise UserError(
@@ -156,7 +156,7 @@ def _existing_entries(output: str) -> list[str]:
 def _vocab_ids(tokenizer):
     import numpy as np
 
-    from albert_data.pretraining import VocabIds
+    from albert_data.pretraining.document_records import VocabIds
 
     regular = np.asarray(tokenizer.regular_ids(), dtype=np.int32)
     if regular.size == 0:
@@ -168,8 +168,8 @@ def _vocab_ids(tokenizer):
 def run(req: MakePretrainingRequest) -> RunResult:
     import apache_beam as beam
 
-    from albert_data.docranges import auto_range_bytes, plan_ranges
-    from albert_data.tokenization import load_tokenizer
+    from albert_data.files.docranges import auto_range_bytes, plan_ranges
+    from albert_data.text.tokenization import load_tokenizer
     from pipelines import pretraining as pipeline_module
     from pipelines.errors import raise_first_error
     from pipelines.options import build_options, check_paths_for_runner, counter, run_pipeline

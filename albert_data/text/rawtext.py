@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from albert_data.docranges import ByteRange, RangeScan, read_range
 from albert_data.errors import UserError
-from albert_data.fileio import open_read
+from albert_data.files.docranges import ByteRange, RangeScan, read_range
+from albert_data.files.fileio import open_read
 
 FORMATS = ("blank-line", "line", "jsonl")
 BINARY_PROBE_BYTES = 8192
@@ -97,7 +97,7 @@ def read_documents(path: str, config: ReadConfig, counts: ReadCounts) -> Iterato
 def read_range_documents(
     byte_range: ByteRange, config: ReadConfig, counts: ReadCounts
 ) -> Iterator[RawDocument]:
-    """The documents a byte range of a file owns (``albert_data.docranges``), in order.
+    """The documents a byte range of a file owns (``albert_data.files.docranges``), in order.
 
     The local runner reads each file as one range and the Beam pipeline reads ranges in
     parallel; both cut documents with the same code, so they see the same documents.

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from albert_data.errors import UserError
-from albert_data.sentences import split_sentences
+from albert_data.text.sentences import split_sentences
 
 LANGUAGES = ("en", "zh")
 # Sentences are joined with a space in English and directly in Chinese.
@@ -151,7 +151,7 @@ def write_corpus(
     """Write generated documents to ``path`` until at least ``target_bytes`` (UTF-8).
 
     Raw text has one paragraph per line; sentence-per-line output has one sentence per
-    line (split with :func:`~albert_data.sentences.split_sentences`). Either way one
+    line (split with :func:`~albert_data.text.sentences.split_sentences`). Either way one
     blank line separates documents. The file is written under a temporary name and
     renamed at the end, so a partial file never looks complete.
     """

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from albert_data.fileio import compression_of, open_raw, open_read
+from albert_data.files.fileio import compression_of, open_raw, open_read
 
 BLOCK_FORMATS = ("sentences", "blank-line")
 LINE_FORMATS = ("jsonl", "line")

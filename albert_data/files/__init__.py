@@ -1,0 +1,1 @@
+"""Files: local and Beam FileSystems access, TFRecord framing, byte ranges, sorted run files."""

@@ -1,0 +1,1 @@
+"""The job layer: one frozen request and one run() per command."""

@@ -1,0 +1,1 @@
+"""Pretraining: SOP instances, n-gram masking, one document to its records."""

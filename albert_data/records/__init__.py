@@ -1,0 +1,1 @@
+"""Records: the TFRecord schema shared by writer, reader and inspect; validation; statistics."""

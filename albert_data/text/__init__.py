@@ -1,0 +1,1 @@
+"""Text: normalisation, sentence splitting, raw documents, the sample corpus, loading a tokenizer."""
