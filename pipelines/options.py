@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from albert_data.errors import UserError
@@ -145,3 +146,48 @@ def counter(result, name: str) -> int:
 
     found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
     return int(sum(c.committed or 0 for c in found))
+
+
+def known_option_names() -> set[str]:
+    """Every ``--flag`` a registered Beam ``PipelineOptions`` class declares (Beam's own
+    and those of any imported runner or I/O package)."""
+    import argparse
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    seen, todo = set(), [PipelineOptions]
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(cls.__subclasses__())
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:
+            continue  # a flag declared by two classes: already known
+    return {s for action in parser._actions for s in action.option_strings}
+
+
+def check_known_options(pass_through: list[str], command_options: Iterable[str] = ()) -> None:
+    """Refuse a pass-through option no Beam options class knows (a misspelling would
+    otherwise be ignored in silence), naming the closest known one among Beam's and the
+    command's own ``command_options``."""
+    import difflib
+
+    if not pass_through:
+        return
+    beam_known = known_option_names()
+    known = beam_known | set(command_options)
+    for arg in pass_through:
+        name = arg.split("=", 1)[0]
+        if name in beam_known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else "see the command's --help and Beam's pipeline options"
+        )
+        raise UserError(f"unknown option {name}: neither this command nor Beam knows it; {hint}")

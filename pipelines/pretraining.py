@@ -1,15 +1,16 @@
-"""``make-pretraining`` as a Beam pipeline.
+"""``make-pretraining`` as one composite Beam transform, :class:`MakePretraining`.
 
 Stages (each a labelled step; the algorithms live in ``albert_data``):
 
 1. ``ReadDocuments``  byte ranges → documents (``albert_data.files.docranges``)
 2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise (one
                       list of records per document)
-                      (``albert_data.pretraining.document_records``); per-bundle statistics on a side output
-3. ``PartsByShard``   records → part files per output shard, grouped by shard
-                      (``pipelines.shuffle``)
-4. ``MergeShards``    per shard: read its parts, order by key, write the TFRecord file
-5. ``Stats``          merged statistics → a JSON file for the launcher
+                      (``albert_data.pretraining.document_records``); per-bundle
+                      statistics on a side output
+3. ``Shuffle``        records → their output shard, ordered by key (``pipelines.shuffle``:
+                      the engine's GroupByKey or local run files)
+4. ``WriteShards``    per shard: the TFRecord file at its temporary name
+5. ``MergeStats``     merged statistics, as a JSON-able dict
 
 Every DoFn holds only picklable configuration and the tokenizer (which carries its
 model bytes, not a local path), so the pipeline runs unchanged on remote workers.
@@ -17,10 +18,15 @@ model bytes, not a local path), so the pipeline runs unchanged on remote workers
 
 from __future__ import annotations
 
-import json
-
 import apache_beam as beam
 import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from albert_data.errors import UserError
+from albert_data.files.fileio import open_write
+from albert_data.files.tfrecord import frame
 from albert_data.pretraining.document_records import (
     DocumentRngs,
     PretrainingConfig,
@@ -29,74 +35,46 @@ from albert_data.pretraining.document_records import (
     document_records,
 )
 from albert_data.pretraining.instances import TokenizedDocument
-from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
-
-from albert_data.errors import UserError
-from albert_data.files.docranges import read_range
-from albert_data.files.fileio import open_write
-from albert_data.files.partfiles import merged
-from albert_data.files.tfrecord import frame
 from albert_data.records.stats import PretrainingStats
 from albert_data.text.documents import SplitConfig, clean_document
-from albert_data.text.rawtext import RawDocument, decode_line
-from pipelines.errors import ERRORS, WriteFirstError, error_output
-from pipelines.shuffle import PartsByShard
+from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
+from pipelines.errors import ERRORS, error_output
+from pipelines.progress import range_name, report_progress
 
-NAMESPACE = "albert_data.pretraining.document_records"
+NAMESPACE = "albert_data.pretraining"
 
 
 class ReadDocuments(beam.DoFn):
-    """(file index, ByteRange) → the sentence strings of each document it owns."""
+    """(file index, ByteRange) → the sentence strings of each document it owns, read by
+    ``albert_data.text.rawtext`` (the reader split-sentences uses too). With
+    ``progress_dir``, a finished range leaves a small file there saying how many input
+    bytes it accounted for (the launcher's progress bar sums them)."""
 
-    def __init__(self, *, fmt: str, text_field: str, strict: bool):
+    def __init__(self, *, fmt: str, text_field: str, strict: bool, progress_dir: str | None = None):
         self.fmt = fmt
-        self.text_field = text_field
-        self.strict = strict
+        self.read = ReadConfig(
+            format="jsonl" if fmt == "jsonl" else "blank-line", text_field=text_field, strict=strict
+        )
         self.split = SplitConfig()
+        self.progress_dir = progress_dir
 
     def process(self, element):
         file_index, byte_range = element
+        counts = ReadCounts()
         try:
-            yield from self._documents(byte_range)
+            for raw in read_range_documents(byte_range, self.read, counts):
+                if self.fmt == "jsonl":
+                    yield list(clean_document(raw, self.split).sentences)
+                else:
+                    yield list(raw.paragraphs)
         except UserError as err:
             yield error_output(file_index, byte_range.start, err)
-
-    def _documents(self, byte_range):
-        for offset, lines in read_range(byte_range, fmt=self.fmt):
-            decoded = []
-            replaced = 0
-            for line in lines:
-                text, bad = decode_line(
-                    line, path=byte_range.path, offset=offset, strict=self.strict
-                )
-                replaced += bad
-                decoded.append(text.rstrip("\r\n"))
-            if replaced:
-                Metrics.counter(NAMESPACE, "replaced_bytes").inc(replaced)
-            if self.fmt == "jsonl":
-                sentences = self._jsonl_sentences(decoded[0], byte_range.path, offset)
-                if sentences is None:
-                    continue
-            else:
-                sentences = decoded
-            yield sentences
-
-    def _jsonl_sentences(self, line: str, path: str, offset: int):
-        try:
-            text = json.loads(line)[self.text_field]
-            if not isinstance(text, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            if self.strict:
-                raise UserError(
-                    f"{path}: byte {offset}: line is not JSON with a string field {self.text_field!r}; fix it, set --text-field, or drop --strict to skip such lines"
-                ) from None
-            Metrics.counter(NAMESPACE, "malformed_lines").inc()
-            return None
-        doc = clean_document(RawDocument(path, 0, tuple(text.splitlines())), self.split)
-        return list(doc.sentences)
+            return
+        for name in ("replaced_bytes", "malformed_lines"):
+            if getattr(counts, name):
+                Metrics.counter(NAMESPACE, name).inc(getattr(counts, name))
+        if self.progress_dir:
+            report_progress(self.progress_dir, range_name(file_index, byte_range), counts.bytes)
 
 
 class MakeRecords(beam.DoFn):
@@ -151,23 +129,21 @@ class MakeRecords(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.STATS, WindowedValue(self.stats, 0, [GlobalWindow()]))
 
 
-class MergeShard(beam.DoFn):
-    """(shard, part paths) → the shard's TFRecord file at its temporary name."""
+class WriteShard(beam.DoFn):
+    """(shard, ordered (key, data) entries) → the shard's TFRecord file at its
+    temporary name; emits (shard, records written)."""
 
-    def __init__(self, temps: list[str], compress: bool, scratch_dir: str):
+    def __init__(self, temps: list[str], compress: bool):
         self.temps = temps
         self.compress = compress
-        self.scratch_dir = scratch_dir
 
     def process(self, element):
-        shard, paths = element
+        shard, entries = element
         count = 0
         with open_write(self.temps[shard], compress=self.compress) as fh:
-            for _key, data in merged(paths, scratch_dir=self.scratch_dir):
+            for _key, data in entries:
                 fh.write(frame(data))
                 count += 1
-        # The parts stay until the launcher removes the work directory: a runner may
-        # retry this bundle.
         Metrics.counter(NAMESPACE, "records_written").inc(count)
         yield shard, count
 
@@ -182,51 +158,60 @@ def merge_stats(stats_list):
     return total
 
 
-def build(
-    pipeline,
-    *,
-    ranges,
-    tokenizer,
-    config: PretrainingConfig,
-    vocab: VocabIds,
-    temps: list[str],
-    parts_dir: str,
-    stats_path: str,
-    error_path: str,
-    fmt: str,
-    text_field: str,
-    strict: bool,
-    compress: bool,
-):
-    """Add the make-pretraining stages to ``pipeline``."""
-    num_shards = len(temps)
-    documents = (
-        pipeline
-        | "ListRanges" >> beam.Create(ranges)
-        | "SpreadRanges" >> beam.Reshuffle()
-        | "ReadDocuments"
-        >> beam.ParDo(ReadDocuments(fmt=fmt, text_field=text_field, strict=strict)).with_outputs(
+class MakePretraining(beam.PTransform):
+    """(file index, ByteRange) → pretraining TFRecord shards at the ``temps`` paths.
+
+    The pluggable parts are arguments: the ``tokenizer``, the masking (``config``, whose
+    ``masking_mode`` and ``MaskingConfig`` say how records are masked) and the
+    ``shuffle`` (a :class:`pipelines.shuffle.ShuffleToShards`). The result is a dict of
+    PCollections: ``SHARDS`` (shard, records written), ``STATS`` (one JSON-able dict of
+    counts) and ``ERRORS`` (the bad-input errors met by readers, see pipelines.errors).
+    """
+
+    SHARDS = "shards"
+    STATS = "stats"
+    ERRORS = ERRORS
+
+    def __init__(
+        self,
+        *,
+        tokenizer,
+        config: PretrainingConfig,
+        vocab: VocabIds,
+        shuffle,
+        temps: list[str],
+        compress: bool,
+        source: ReadDocuments,
+    ):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.vocab = vocab
+        self.shuffle = shuffle
+        self.temps = temps
+        self.compress = compress
+        self.source = source
+
+    def expand(self, ranges):
+        documents = ranges | "ReadDocuments" >> beam.ParDo(self.source).with_outputs(
             ERRORS, main="documents"
         )
-    )
-    documents[ERRORS] | "ReportError" >> WriteFirstError(error_path)
-    made = documents.documents | "MakeRecords" >> beam.ParDo(
-        MakeRecords(tokenizer=tokenizer, config=config, vocab=vocab, num_shards=num_shards)
-    ).with_outputs(MakeRecords.STATS, main="records")
-    (
-        made.records
-        | "PartsByShard" >> PartsByShard(parts_dir, num_shards)
-        | "MergeShards" >> beam.ParDo(MergeShard(temps, compress, parts_dir))
-    )
-    (
-        made[MakeRecords.STATS]
-        | "MergeStats" >> beam.CombineGlobally(merge_stats).without_defaults()
-        | "WriteStats" >> beam.Map(_write_stats, stats_path)
-    )
-
-
-def _write_stats(stats: PretrainingStats, path: str) -> None:
-    import pickle
-
-    with open_write(path, compress=False) as fh:
-        fh.write(pickle.dumps(stats))
+        made = documents.documents | "MakeRecords" >> beam.ParDo(
+            MakeRecords(
+                tokenizer=self.tokenizer,
+                config=self.config,
+                vocab=self.vocab,
+                num_shards=len(self.temps),
+            )
+        ).with_outputs(MakeRecords.STATS, main="records")
+        shards = (
+            made.records
+            | "Shuffle" >> self.shuffle
+            | "WriteShards" >> beam.ParDo(WriteShard(self.temps, self.compress))
+        )
+        stats = (
+            made[MakeRecords.STATS]
+            | "MergeStats" >> beam.CombineGlobally(merge_stats).without_defaults()
+            | "StatsAsJson" >> beam.Map(lambda s: s.to_json())
+        )
+        return {self.SHARDS: shards, self.STATS: stats, self.ERRORS: documents[ERRORS]}

@@ -1,35 +1,49 @@
-"""The file-based shuffle shared by the pipelines: records are written to sorted part
-files per output shard (``albert_data.files.partfiles``) and only the part paths go through
-the runner's GroupByKey, so no runner ever holds the corpus in memory."""
+"""The shuffle of records into output shards, with two strategies.
+
+The input is a PCollection of lists of ``(shard, key, data)`` (one list per document);
+the output has one ``(shard, entries)`` element for every shard in ``range(num_shards)``,
+``entries`` iterating over that shard's ``(key, data)`` pairs in ``(key, data)`` order.
+Both strategies give the same entries, so the shards are byte-identical.
+
+* ``engine``: the entries go through the runner's ``GroupByKey`` keyed by shard
+  (Dataflow Shuffle, Flink's and Spark's shuffles) and each shard is sorted inside the
+  worker: memory per worker is one shard, which the job layer caps.
+* ``files``: for the local DirectRunner, whose ``GroupByKey`` holds everything in
+  memory. Each worker writes one sorted run file per buffer flush holding every shard's
+  entries (``albert_data.files.partfiles``); only segment descriptions go through the
+  runner, and each shard merges its segments. The number of intermediate files does not
+  depend on the number of shards.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from albert_data.files.partfiles import write_part
+from albert_data.files.partfiles import Segment, merged_segments, write_run
+
+STRATEGIES = ("engine", "files")
+FLUSH_BYTES = 16 * 1024 * 1024
+_ENTRY_OVERHEAD = 12
 
 
-class WriteParts(beam.DoFn):
-    """Lists of (shard, key, data) → (shard, part path); a part file per shard is
-    written whenever the buffered records reach ``flush_bytes`` and at bundle end."""
+class WriteRuns(beam.DoFn):
+    """Lists of (shard, key, data) → (shard, Segment); one run file per flush."""
 
-    def __init__(self, parts_dir: str, flush_bytes: int = 16 * 1024 * 1024):
-        self.parts_dir = parts_dir.rstrip("/")
+    def __init__(self, runs_dir: str, flush_bytes: int = FLUSH_BYTES):
+        self.runs_dir = runs_dir.rstrip("/")
         self.flush_bytes = flush_bytes
 
     def start_bundle(self):
-        self.buffers = defaultdict(list)
+        self.buffer = []
         self.size = 0
 
-    def process(self, records):
-        for shard, key, data in records:
-            self.buffers[shard].append((key, data))
-            self.size += len(data) + 12
+    def process(self, entries):
+        self.buffer.extend(entries)
+        self.size += sum(len(data) for _, _, data in entries) + _ENTRY_OVERHEAD * len(entries)
         if self.size >= self.flush_bytes:
             yield from self._flush()
 
@@ -38,33 +52,77 @@ class WriteParts(beam.DoFn):
             yield WindowedValue(item, 0, [GlobalWindow()])
 
     def _flush(self):
-        for shard, items in sorted(self.buffers.items()):
-            path = f"{self.parts_dir}/shard-{shard:05d}-{uuid.uuid4().hex}.part"
-            items.sort()
-            write_part(path, items)
-            yield shard, path
-        self.buffers = defaultdict(list)
+        if self.buffer:
+            path = f"{self.runs_dir}/run-{uuid.uuid4().hex}.part"
+            yield from write_run(path, self.buffer).items()
+        self.buffer = []
         self.size = 0
 
 
-class PartsByShard(beam.PTransform):
-    """Lists of (shard, key, data) → (shard, sorted part paths) for every shard in
-    ``range(num_shards)``, including shards that got no record (empty path list)."""
+class MergedShard:
+    """A shard's entries, merged from its segments when iterated."""
 
-    def __init__(self, parts_dir: str, num_shards: int):
+    def __init__(self, segments: list[Segment], scratch_dir: str):
+        self.segments = segments
+        self.scratch_dir = scratch_dir
+
+    def __iter__(self):
+        return merged_segments(self.segments, scratch_dir=self.scratch_dir)
+
+
+def _sorted_shard(shard, values):
+    return shard, sorted(v for v in values if v is not None)
+
+
+def _explode(entries):
+    for shard, key, data in entries:
+        yield shard, (key, data)
+
+
+class ShuffleToShards(beam.PTransform):
+    """Lists of (shard, key, data) → (shard, ordered (key, data) entries) per shard.
+
+    ``strategy`` is ``engine`` or ``files``; ``work_dir`` holds the run files of the
+    ``files`` strategy (unused by ``engine``), one per ``flush_bytes`` of buffered
+    entries per worker bundle.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_shards: int,
+        strategy: str,
+        work_dir: str | None = None,
+        flush_bytes: int = FLUSH_BYTES,
+    ):
         super().__init__()
-        self.parts_dir = parts_dir
+        if strategy not in STRATEGIES:
+            raise ValueError(f"shuffle strategy {strategy!r} is not one of {STRATEGIES}")
+        if strategy == "files" and not work_dir:
+            raise ValueError("the files shuffle needs a work directory")
         self.num_shards = num_shards
+        self.strategy = strategy
+        self.work_dir = work_dir
+        self.flush_bytes = flush_bytes
 
-    def expand(self, records):
-        parts = records | "WriteParts" >> beam.ParDo(WriteParts(self.parts_dir))
-        every_shard = records.pipeline | "AllShards" >> beam.Create(
+    def expand(self, entries):
+        every_shard = entries.pipeline | "AllShards" >> beam.Create(
             [(i, None) for i in range(self.num_shards)]
         )
+        if self.strategy == "engine":
+            keyed = entries | "KeyByShard" >> beam.FlatMap(_explode)
+            return (
+                (keyed, every_shard)
+                | "FlattenShards" >> beam.Flatten()
+                | "GroupByShard" >> beam.GroupByKey()
+                | "SortShard" >> beam.MapTuple(_sorted_shard)
+            )
+        runs = f"{self.work_dir.rstrip('/')}/runs"
+        segments = entries | "WriteRuns" >> beam.ParDo(WriteRuns(runs, self.flush_bytes))
         return (
-            (parts, every_shard)
-            | "FlattenParts" >> beam.Flatten()
-            | "GroupByShard" >> beam.GroupByKey()
-            | "SortPaths"
-            >> beam.MapTuple(lambda shard, paths: (shard, sorted(p for p in paths if p)))
+            (segments, every_shard)
+            | "FlattenSegments" >> beam.Flatten()
+            | "GroupSegments" >> beam.GroupByKey()
+            | "MergeSegments"
+            >> beam.MapTuple(lambda shard, segs: (shard, MergedShard([s for s in segs if s], runs)))
         )

@@ -1,42 +1,46 @@
-"""``split-sentences`` as a Beam pipeline.
+"""``split-sentences`` as one composite Beam transform, :class:`SplitSentences`.
 
 Stages (the algorithms live in ``albert_data``):
 
-1. ``ReadAndClean``  byte ranges of the raw files → cleaned documents, each as a part
-                     entry for the shard its content hash picks (``albert_data.text.shard_entries``)
-2. ``PartsByShard``  the file-based shuffle (``pipelines.shuffle``)
-3. ``WriteShards``   per shard: merge its parts, drop later copies of a document, put
-                     the rest back in input order (external sort), write the text
+1. ``ReadAndClean``  byte ranges of the raw files → cleaned documents, each as an
+                     entry for the shard its content hash picks
+                     (``albert_data.text.shard_entries``)
+2. ``Shuffle``       entries → their shard, in key order (``pipelines.shuffle``: the
+                     engine's GroupByKey or local run files)
+3. ``WriteShards``   per shard: drop later copies of a document, put the rest back in
+                     input order (an external sort), write the text
 
-Large files are read in parallel, and no stage holds more than a bounded buffer: the
-runner's shuffle carries only part paths. The output is byte-identical to the local
-runner's.
+Large files are read in parallel, and no stage holds more than a bounded buffer or one
+shard. The output is byte-identical to the local one-process runner's.
 """
 
 from __future__ import annotations
+
+import tempfile
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from albert_data.errors import UserError
 from albert_data.files.fileio import open_write
-from albert_data.files.partfiles import merged
 from albert_data.text.documents import SplitConfig, clean_document, shard_of
 from albert_data.text.rawtext import ReadCounts, read_range_documents
 from albert_data.text.shard_entries import ShardCounts, part_entry, shard_documents
-from pipelines.errors import ERRORS, WriteFirstError, error_output
-from pipelines.shuffle import PartsByShard
+from pipelines.errors import ERRORS, error_output
+from pipelines.progress import range_name, report_progress
 
 NAMESPACE = "albert_data.split"
 READ_COUNTERS = ("files", "bytes", "replaced_bytes", "malformed_lines")
+SHARD_COUNTERS = ("documents_out", "sentences", "duplicates")
 
 
 class ReadAndClean(beam.DoFn):
     """(file index, ByteRange) → one list of (shard, key, data) per kept document."""
 
-    def __init__(self, config: SplitConfig, num_shards: int):
+    def __init__(self, config: SplitConfig, num_shards: int, progress_dir: str | None = None):
         self.config = config
         self.num_shards = num_shards
+        self.progress_dir = progress_dir
 
     def setup(self):
         self.counters = {
@@ -61,62 +65,84 @@ class ReadAndClean(beam.DoFn):
             return
         for name in READ_COUNTERS:
             self.counters[name].inc(getattr(counts, name))
+        if self.progress_dir:
+            report_progress(self.progress_dir, range_name(file_index, byte_range), counts.bytes)
 
 
 class WriteShard(beam.DoFn):
-    """(shard, part paths) → the shard's text file at its temporary name."""
+    """(shard, entries in key order) → the shard's text file at its temporary name.
 
-    def __init__(self, temps: list[str], gzip: bool, dedup: bool, scratch_dir: str):
+    The reordering after de-duplication spills to ``scratch_dir`` (default: a
+    worker-local temporary directory)."""
+
+    def __init__(self, temps: list[str], *, gzip: bool, dedup: bool, scratch_dir: str | None):
         self.temps = temps
         self.gzip = gzip
         self.dedup = dedup
         self.scratch_dir = scratch_dir
 
     def process(self, element):
-        shard, paths = element
+        shard, entries = element
         counts = ShardCounts()
-        texts = shard_documents(
-            merged(paths, scratch_dir=self.scratch_dir),
-            dedup=self.dedup,
-            scratch_dir=self.scratch_dir,
-            counts=counts,
-        )
-        with open_write(self.temps[shard], compress=self.gzip) as fh:
-            for i, text in enumerate(texts):
-                fh.write(b"\n" + text if i else text)
-        # The parts stay until the launcher removes the work directory: a runner may
-        # retry this bundle.
-        Metrics.counter(NAMESPACE, "documents_out").inc(counts.documents)
-        Metrics.counter(NAMESPACE, "sentences").inc(counts.sentences)
-        Metrics.counter(NAMESPACE, "duplicates").inc(counts.duplicates)
+        with tempfile.TemporaryDirectory(prefix="albert-data-sort-") as local:
+            texts = shard_documents(
+                entries, dedup=self.dedup, scratch_dir=self.scratch_dir or local, counts=counts
+            )
+            with open_write(self.temps[shard], compress=self.gzip) as fh:
+                for i, text in enumerate(texts):
+                    fh.write(b"\n" + text if i else text)
+        for name in SHARD_COUNTERS:
+            Metrics.counter(NAMESPACE, name).inc(getattr(counts, _SHARD_FIELD[name]))
         yield self.temps[shard]
 
 
-def build(
-    pipeline,
-    *,
-    ranges: list,
-    temps: list[str],
-    config: SplitConfig,
-    gzip: bool,
-    work_dir: str,
-):
-    """Add the split-sentences stages to ``pipeline``. ``ranges`` are (file index,
-    ByteRange) pairs; the first bad-input error goes to ``{work_dir}/error.txt``."""
-    read = (
-        pipeline
-        | "ListRanges" >> beam.Create(ranges)
-        | "SpreadRanges" >> beam.Reshuffle()
-        | "ReadAndClean"
-        >> beam.ParDo(ReadAndClean(config, len(temps))).with_outputs(ERRORS, main="docs")
-    )
-    read[ERRORS] | "ReportError" >> WriteFirstError(error_path(work_dir))
-    return (
-        read.docs
-        | "PartsByShard" >> PartsByShard(f"{work_dir}/parts", len(temps))
-        | "WriteShards" >> beam.ParDo(WriteShard(temps, gzip, config.dedup, f"{work_dir}/parts"))
-    )
+_SHARD_FIELD = {"documents_out": "documents", "sentences": "sentences", "duplicates": "duplicates"}
 
 
-def error_path(work_dir: str) -> str:
-    return f"{work_dir}/error.txt"
+class SplitSentences(beam.PTransform):
+    """(file index, ByteRange) → sentence-per-line shards at the ``temps`` paths.
+
+    ``shuffle`` is the pluggable :class:`pipelines.shuffle.ShuffleToShards`. The result
+    is a dict: ``SHARDS`` (the temporary paths written) and ``ERRORS`` (bad-input errors
+    met by readers); the counts are Beam counters in :data:`NAMESPACE`.
+    """
+
+    SHARDS = "shards"
+    ERRORS = ERRORS
+
+    def __init__(
+        self,
+        *,
+        config: SplitConfig,
+        temps: list[str],
+        gzip: bool,
+        shuffle,
+        scratch_dir: str | None = None,
+        progress_dir: str | None = None,
+    ):
+        super().__init__()
+        self.config = config
+        self.temps = temps
+        self.gzip = gzip
+        self.shuffle = shuffle
+        self.scratch_dir = scratch_dir
+        self.progress_dir = progress_dir
+
+    def expand(self, ranges):
+        read = ranges | "ReadAndClean" >> beam.ParDo(
+            ReadAndClean(self.config, len(self.temps), self.progress_dir)
+        ).with_outputs(ERRORS, main="docs")
+        shards = (
+            read.docs
+            | "Shuffle" >> self.shuffle
+            | "WriteShards"
+            >> beam.ParDo(
+                WriteShard(
+                    self.temps,
+                    gzip=self.gzip,
+                    dedup=self.config.dedup,
+                    scratch_dir=self.scratch_dir,
+                )
+            )
+        )
+        return {self.SHARDS: shards, self.ERRORS: read[ERRORS]}

@@ -6,14 +6,15 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from albert_data.pretraining.instances import (
     InstanceConfig,
     TokenizedDocument,
     create_instances,
     truncation_counts,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 CLS, SEP = 2, 3
 

@@ -184,7 +184,7 @@ def test_strict_error_in_a_worker_is_one_line(sample_en, tmp_path, fmt):
         needle = f"byte {len(good) + 4}"
     else:
         data = (json.dumps({"text": "A doc. Two."}) + "\n").encode() * 100 + b"{nope\n"
-        needle = "not JSON"
+        needle = "is not valid JSON"
     src = tmp_path / "in.txt"
     src.write_bytes(data)
     out = tmp_path / "o"
@@ -306,7 +306,7 @@ def test_automatic_byte_ranges_keep_workers_busy():
     from albert_data.files.docranges import auto_range_bytes
     from albert_data.jobs.make_pretraining import MakePretrainingRequest
 
-    assert MakePretrainingRequest(inputs=("x",), output="o").range_bytes is None
+    assert MakePretrainingRequest(inputs=("x",), output="o").beam.range_bytes is None
     assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB
     assert auto_range_bytes(100 * 1024**3) == 64 * 1024 * 1024
     assert auto_range_bytes(10) == 1024 * 1024

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from albert_data.files import partfiles
-from albert_data.jobs.split_sentences import run_beam, run_local
+from albert_data.jobs.beam_job import BeamSettings
+from albert_data.jobs.split_sentences import SplitSentencesRequest, run
 from albert_data.text.documents import SplitConfig
 from albert_data.text.rawtext import ReadConfig
 from tests.cli_helpers import error_line, run_cli
@@ -60,6 +61,17 @@ def write_corpus(tmp_path, seed: int, fmt: str) -> list[str]:
         name.write_bytes(data)
         paths.append(str(name))
     return paths
+
+
+def run_local(inputs, output, **kw):
+    return run(
+        SplitSentencesRequest(inputs=tuple(inputs), output=output, progress=False, **kw)
+    ).summary
+
+
+def run_beam(inputs, output, *, num_workers=None, range_bytes=None, shuffle="auto", **kw):
+    beam = BeamSettings(num_workers=num_workers, range_bytes=range_bytes, shuffle=shuffle)
+    return run(SplitSentencesRequest(inputs=tuple(inputs), output=output, beam=beam, **kw)).summary
 
 
 def outputs_of(summary) -> list[bytes]:

@@ -39,3 +39,19 @@ def split_pass_through(tokens: list[str]) -> tuple[list[str], list[str]]:
             i += 1
         i += 1
     return inputs, options
+
+
+BEAM_OPTS = ("runner", "num_workers", "range_bytes", "shuffle", "progress")
+
+
+def beam_settings(ctx, opts: dict, beam_args: list[str]):
+    """The command's Beam options popped from ``opts`` (Click's parsed options) as
+    :class:`~albert_data.jobs.beam_job.BeamSettings`, with the pass-through ones."""
+    from albert_data.jobs.beam_job import BeamSettings
+
+    own = tuple(name for param in ctx.command.params for name in getattr(param, "opts", ()))
+    return BeamSettings(
+        **{k: opts.pop(k) for k in BEAM_OPTS if k in opts},
+        pass_through=tuple(beam_args),
+        command_options=tuple(o for o in own if o.startswith("--")),
+    )

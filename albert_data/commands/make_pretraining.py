@@ -109,6 +109,17 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     type=int,
     help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
 )
+@click.option(
+    "--shuffle",
+    default="auto",
+    show_default=True,
+    help="How records reach their shard: engine (the runner's GroupByKey), files (local sorted run files, bounded memory), auto (files on the DirectRunner, engine elsewhere).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="A progress bar on a terminal (otherwise a line every 30 s).",
+)
 @click.pass_context
 def make_pretraining(ctx, **opts):
     """Write ALBERT pretraining TFRecords (n-gram masked LM + sentence order) from
@@ -117,14 +128,15 @@ def make_pretraining(ctx, **opts):
     Any option not listed here is passed to Beam, e.g. --project, --region,
     --temp_location for --runner DataflowRunner.
     """
-    from albert_data.commands.beam_args import split_pass_through
+    from albert_data.commands.beam_args import beam_settings, split_pass_through
     from albert_data.errors import UserError
     from albert_data.jobs.make_pretraining import MakePretrainingRequest, run
 
     inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
     if not inputs:
         raise UserError("no INPUTS given; name the sentence-per-line files, globs or directories")
-    request = MakePretrainingRequest(inputs=tuple(inputs), pass_through=tuple(beam_args), **opts)
+    beam = beam_settings(ctx, opts, beam_args)
+    request = MakePretrainingRequest(inputs=tuple(inputs), beam=beam, **opts)
     result = run(request)
     for line in result.summary_lines():
         click.echo(line, err=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -70,123 +68,59 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     default=None,
     help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
 )
-@click.option("--progress/--no-progress", default=True, help="Show a progress bar (local path).")
+@click.option(
+    "--shuffle",
+    default="auto",
+    show_default=True,
+    help="With --runner: engine (the runner's GroupByKey), files (local sorted run files), auto (files on the DirectRunner, engine elsewhere).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="A progress bar on a terminal (otherwise a line every 30 s).",
+)
 @click.pass_context
-def split_sentences(
-    ctx,
-    inputs,
-    output,
-    input_format,
-    text_field,
-    nfkc,
-    max_sentence_chars,
-    min_sentences,
-    min_chars,
-    dedup,
-    num_shards,
-    gzip,
-    strict,
-    overwrite,
-    runner,
-    num_workers,
-    range_bytes,
-    progress,
-):
+def split_sentences(ctx, **opts):
     """Split raw text INPUTS (files, globs, directories; .gz/.bz2; gs://) into
     sentence-per-line documents separated by blank lines.
 
     Any option not listed here is passed to Beam (e.g. --project, --region,
     --temp_location for --runner DataflowRunner).
     """
-    from albert_data.commands.beam_args import split_pass_through
+    from albert_data.commands.beam_args import beam_settings, split_pass_through
     from albert_data.errors import UserError
-    from albert_data.files.fileio import expand_inputs
+    from albert_data.jobs.split_sentences import SplitSentencesRequest, run
     from albert_data.text.documents import SplitConfig
-    from albert_data.text.rawtext import ReadConfig, check_not_binary
+    from albert_data.text.rawtext import ReadConfig
 
-    inputs, beam_args = split_pass_through(list(inputs) + list(ctx.args))
-    if beam_args and runner is None:
-        raise UserError(
-            f"unknown option(s) {' '.join(beam_args)}; Beam pipeline options need --runner"
-        )
+    inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
     if not inputs:
         raise UserError("no INPUTS given; name the raw text files, globs or directories to split")
+    beam = beam_settings(ctx, opts, beam_args)
+    progress = beam.progress
+    if beam.runner is None:
+        if beam_args:
+            raise UserError(
+                f"unknown option(s) {' '.join(beam_args)}; Beam pipeline options need --runner"
+            )
+        beam = None
     try:
         config = SplitConfig(
-            read=ReadConfig(format=input_format, text_field=text_field, strict=strict),
-            nfkc=nfkc,
-            max_sentence_chars=max_sentence_chars,
-            min_sentences=min_sentences,
-            min_chars=min_chars,
-            dedup=dedup,
+            read=ReadConfig(
+                format=opts.pop("input_format"),
+                text_field=opts.pop("text_field"),
+                strict=opts.pop("strict"),
+            ),
+            **{
+                k: opts.pop(k)
+                for k in ("nfkc", "max_sentence_chars", "min_sentences", "min_chars", "dedup")
+            },
         )
     except ValueError as err:
         raise UserError(str(err)) from err
-    files = expand_inputs(inputs)
-    for path in files:
-        check_not_binary(path)
-    start = time.monotonic()
-    if runner is None:
-        summary = _run_local(files, output, config, num_shards, gzip, overwrite, progress)
-    else:
-        summary = _run_beam(
-            files,
-            output,
-            config,
-            num_shards,
-            gzip,
-            overwrite,
-            runner,
-            num_workers,
-            beam_args,
-            range_bytes,
-        )
-    click.echo(f"split-sentences done in {time.monotonic() - start:.1f}s", err=True)
-    for line in summary.lines():
-        click.echo(f"  {line}", err=True)
-    for path in summary.outputs:
-        click.echo(f"  wrote {path}", err=True)
-    if summary.documents_out == 0:
-        raise UserError(
-            f"no document survived cleaning (in: {summary.documents_in}); lower --min-sentences/--min-chars"
-        )
-
-
-def _run_local(files, output, config, num_shards, gzip, overwrite, progress):
-    from tqdm import tqdm
-
-    from albert_data.files.fileio import file_size
-    from albert_data.jobs.split_sentences import run_local
-
-    total = sum(file_size(f) for f in files)
-    with tqdm(
-        total=total, unit="B", unit_scale=True, disable=not progress, desc="split-sentences"
-    ) as bar:
-        return run_local(
-            files,
-            output,
-            config=config,
-            num_shards=num_shards,
-            gzip=gzip,
-            overwrite=overwrite,
-            progress=bar.update,
-        )
-
-
-def _run_beam(
-    files, output, config, num_shards, gzip, overwrite, runner, num_workers, extra, range_bytes
-):
-    from albert_data.jobs.split_sentences import run_beam
-
-    return run_beam(
-        files,
-        output,
-        config=config,
-        num_shards=num_shards,
-        gzip=gzip,
-        overwrite=overwrite,
-        runner=runner,
-        num_workers=num_workers,
-        pass_through=tuple(extra),
-        range_bytes=range_bytes,
+    request = SplitSentencesRequest(
+        inputs=tuple(inputs), config=config, beam=beam, progress=progress, **opts
     )
+    result = run(request)
+    for line in result.summary_lines():
+        click.echo(line, err=True)

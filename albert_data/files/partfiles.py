@@ -1,11 +1,14 @@
-"""Intermediate shard parts: the pipeline's file-based shuffle.
+"""Sorted run files: the local, bounded-memory shuffle of the pipelines.
 
-Workers write (sort key, serialised record) pairs to part files per output shard, each
-part sorted by key; one merge per shard then streams its parts through a k-way merge
-(in several passes when there are many) and writes the final TFRecord file. Only part
-paths go through the runner's shuffle, memory is bounded by the read buffers of the
-parts being merged, never by the corpus or the shard, and the output does not depend on
-how the runner bundled the work.
+A worker buffers (shard, sort key, data) entries and, at each flush, writes *one* run
+file holding every shard's entries, sorted by (shard, key, data), and reports where each
+shard's segment lies in it (:class:`Segment`). The number of run files is the number of
+flushes, whatever the number of output shards. One merge per shard then streams its
+segments through a k-way merge (in several passes only when there are more than
+:data:`MERGE_FAN_IN`) and writes the final file. Only segment descriptions go through
+the runner's shuffle; memory is bounded by the read buffers of the segments being
+merged, never by the corpus or the shard, and the output does not depend on how the
+runner bundled the work.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import heapq
 import struct
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from albert_data.files.fileio import delete, open_raw, open_write
 
@@ -34,19 +38,61 @@ def write_part(path: str, items: Iterable[tuple[int, bytes]]) -> int:
     return count
 
 
-def read_part(path: str) -> Iterator[tuple[int, bytes]]:
-    """Stream the (key, data) entries of a part file."""
+@dataclass(frozen=True)
+class Segment:
+    """One shard's entries in a run file: ``length`` bytes from ``offset``."""
+
+    path: str
+    offset: int
+    length: int
+
+
+def write_run(path: str, entries: list[tuple[int, int, bytes]]) -> dict[int, Segment]:
+    """Sort ``entries`` (shard, key, data) in place, write them to one run file, return
+    each shard's :class:`Segment`."""
+    entries.sort()
+    segments: dict[int, Segment] = {}
+    offset = 0
+    with open_write(path, compress=False) as fh:
+        start, current = 0, None
+        for shard, key, data in entries:
+            if shard != current:
+                if current is not None:
+                    segments[current] = Segment(path, start, offset - start)
+                start, current = offset, shard
+            fh.write(_ENTRY.pack(key, len(data)))
+            fh.write(data)
+            offset += _ENTRY.size + len(data)
+        if current is not None:
+            segments[current] = Segment(path, start, offset - start)
+    return segments
+
+
+def merged_segments(segments: list[Segment], *, scratch_dir: str) -> Iterator[tuple[int, bytes]]:
+    """All entries of ``segments`` (each sorted) in (key, data) order, streaming."""
+    sources = sorted(segments, key=lambda s: (s.path, s.offset))
+    return _merge_sources([(s.path, s.offset, s.length) for s in sources], scratch_dir)
+
+
+def read_part(path: str, *, offset: int = 0, length: int = -1) -> Iterator[tuple[int, bytes]]:
+    """Stream the (key, data) entries of a part file, or of ``length`` bytes of it from
+    ``offset`` (-1: to the end)."""
     with open_raw(path) as fh:
-        while True:
+        if offset:
+            fh.seek(offset)
+        left = length
+        while left:
             header = fh.read(_ENTRY.size)
-            if not header:
+            if not header and left < 0:
                 return
             if len(header) != _ENTRY.size:
                 raise ValueError(f"{path}: truncated part file")
-            key, length = _ENTRY.unpack(header)
-            data = fh.read(length)
-            if len(data) != length:
+            key, size = _ENTRY.unpack(header)
+            data = fh.read(size)
+            if len(data) != size:
                 raise ValueError(f"{path}: truncated part file")
+            if left > 0:
+                left -= _ENTRY.size + size
             yield key, data
 
 
@@ -56,22 +102,26 @@ def merged(paths: list[str], *, scratch_dir: str) -> Iterator[tuple[int, bytes]]
     With more than :data:`MERGE_FAN_IN` parts, groups are first merged into new parts
     under ``scratch_dir`` (deleted as they are consumed).
     """
-    paths = sorted(paths)
+    return _merge_sources([(p, 0, -1) for p in sorted(paths)], scratch_dir)
+
+
+def _merge_sources(sources: list[tuple[str, int, int]], scratch_dir: str):
+    """k-way merge of (path, offset, length) sources, in passes of MERGE_FAN_IN."""
     temporary: list[str] = []
-    while len(paths) > MERGE_FAN_IN:
+    while len(sources) > MERGE_FAN_IN:
         next_round = []
-        for i in range(0, len(paths), MERGE_FAN_IN):
-            group = paths[i : i + MERGE_FAN_IN]
+        for i in range(0, len(sources), MERGE_FAN_IN):
+            group = sources[i : i + MERGE_FAN_IN]
             out = f"{scratch_dir.rstrip('/')}/merge-{uuid.uuid4().hex}.part"
-            write_part(out, heapq.merge(*(read_part(p) for p in group)))
-            delete([p for p in group if p in temporary])
+            write_part(out, heapq.merge(*(read_part(p, offset=o, length=n) for p, o, n in group)))
+            delete([p for p, _, _ in group if p in temporary])
             temporary.append(out)
-            next_round.append(out)
-        paths = next_round
+            next_round.append((out, 0, -1))
+        sources = next_round
     try:
-        yield from heapq.merge(*(read_part(p) for p in paths))
+        yield from heapq.merge(*(read_part(p, offset=o, length=n) for p, o, n in sources))
     finally:
-        delete([p for p in paths if p in temporary])
+        delete([p for p, _, _ in sources if p in temporary])
 
 
 def external_sort(

@@ -1,27 +1,32 @@
-"""The ``make-pretraining`` launcher: validate options, plan the work, run the Beam
-pipeline, publish the shards and ``stats.json`` only when everything succeeded."""
+"""The ``make-pretraining`` job: validate options, plan the work, run the Beam
+pipeline (``pipelines.pretraining.MakePretraining``), publish the shards and
+``stats.json`` only when everything succeeded."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import pickle
+import sys
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from albert_data import __version__
 from albert_data.errors import UserError
-from albert_data.files.fileio import (
-    delete,
+from albert_data.files import fileio
+from albert_data.jobs.beam_job import (
+    BeamSettings,
+    InputPlan,
+    JobSpec,
+    WorkDir,
+    check_paths,
+    check_settings,
+    clear_leftovers,
     expand_inputs,
-    file_size,
-    is_remote,
-    open_raw,
-    open_write,
-    remove_tree,
-    rename,
+    plan_inputs,
+    publish,
+    run_job,
 )
 
 # Output bytes per input byte and duplicate (English SentencePiece, seq 512: a record
@@ -29,6 +34,8 @@ from albert_data.files.fileio import (
 _OUTPUT_PER_INPUT_BYTE = 1.2
 _COMPRESSED_EXPANSION = 3.0
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
+# The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
+MAX_SHARD_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,33 +65,63 @@ class MakePretrainingRequest:
     gzip: bool = False
     strict: bool = False
     overwrite: bool = False
-    runner: str | None = None
-    num_workers: int | None = None
-    range_bytes: int | None = None
-    pass_through: tuple[str, ...] = ()
+    beam: BeamSettings = field(default_factory=BeamSettings)
 
 
 @dataclass
 class RunResult:
     outputs: list[str]
-    stats_path: str
+    stats_path: str | None
     stats: dict
     elapsed: float
-    extra: dict = field(default_factory=dict)
+    dry_run: bool = False
 
     def summary_lines(self) -> list[str]:
-        s = self.stats["counts"]
-        lines = [
-            f"make-pretraining done in {self.elapsed:.1f}s",
-            f"  documents read      {s['documents_read']:,} (skipped: {s['documents_skipped'] or 'none'})",
-            f"  instances           {s['instances']:,} ({s['tokens']:,} tokens, mean length {s['mean_sequence_length']:.1f})",
-            f"  masked tokens       {s['masked_tokens']:,} ({100 * s['masked_fraction']:.2f}% of tokens)",
-            f"  SOP swapped         {s['sop']['swapped']:,} ({100 * s['sop']['swapped_fraction']:.1f}%)",
-            f"  tokens per second   {s['tokens'] / max(self.elapsed, 1e-9):,.0f}",
+        if self.dry_run:
+            return [
+                f"make-pretraining: dry run built in {self.elapsed:.1f}s; nothing was submitted or written"
+            ]
+        return summary_lines(self.stats["counts"], self.elapsed) + [
+            *(f"  wrote {p}" for p in self.outputs),
+            f"  wrote {self.stats_path}",
         ]
-        lines += [f"  wrote {p}" for p in self.outputs]
-        lines.append(f"  wrote {self.stats_path}")
-        return lines
+
+
+def summary_lines(s: dict, elapsed: float) -> list[str]:
+    """The console summary: every count of lost, replaced or skipped input, in words."""
+    lines = [
+        f"make-pretraining done in {elapsed:.1f}s",
+        f"  documents read      {s['documents_read']:,}",
+        f"  instances           {s['instances']:,} ({s['tokens']:,} tokens, mean length {s['mean_sequence_length']:.1f})",
+        f"  masked tokens       {s['masked_tokens']:,} ({100 * s['masked_fraction']:.2f}% of tokens)",
+        f"  SOP swapped         {s['sop']['swapped']:,} ({100 * s['sop']['swapped_fraction']:.1f}%)",
+        f"  tokens per second   {s['tokens'] / max(elapsed, 1e-9):,.0f}",
+    ]
+    return lines + [f"  {line}" for line in loss_lines(s)]
+
+
+_SKIP_WORDS = {
+    "empty": "empty documents skipped",
+    "one_token": "one-token documents skipped",
+}
+
+
+def loss_lines(s: dict) -> list[str]:
+    """One line per kind of input that was dropped, replaced, cut or skipped."""
+    lines = []
+    for reason, count in sorted(s.get("documents_skipped", {}).items()):
+        words = _SKIP_WORDS.get(reason, f"documents skipped ({reason.replace('_', ' ')})")
+        lines.append(f"{words}: {count:,}")
+    for key, words in (
+        ("undecodable_bytes_replaced", "undecodable bytes replaced by U+FFFD"),
+        ("malformed_lines", "malformed JSONL lines skipped"),
+        ("sentences_longer_than_sequence", "sentences longer than a sequence, cut into pieces"),
+        ("truncated_tokens", "tokens truncated from over-long pairs"),
+        ("one_sentence_documents", "one-sentence documents split at a word boundary"),
+    ):
+        if s.get(key):
+            lines.append(f"{words}: {s[key]:,}")
+    return lines or ["nothing was dropped, replaced or cut"]
 
 
 def pretraining_config(req: MakePretrainingRequest):
@@ -111,8 +148,6 @@ def pretraining_config(req: MakePretrainingRequest):
         raise UserError(f"--dupe-factor {req.dupe_factor} must be >= 1")
     if req.num_shards is not None and req.num_shards < 1:
         raise UserError(f"--num-shards {req.num_shards} must be >= 1")
-    if req.range_bytes is not None and req.range_bytes < 1:
-        raise UserError(f"--range-bytes {req.range_bytes} must be >= 1")
     return PretrainingConfig(
         instances=InstanceConfig(
             max_seq_length=req.max_seq_length, short_seq_prob=req.short_seq_prob
@@ -130,9 +165,30 @@ def pretraining_config(req: MakePretrainingRequest):
     )
 
 
-def choose_num_shards(input_bytes: int, dupe_factor: int) -> int:
-    estimate = input_bytes * _OUTPUT_PER_INPUT_BYTE * dupe_factor
-    return max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
+def estimated_output_bytes(plan: InputPlan, dupe_factor: int) -> float:
+    input_bytes = sum(
+        s * (_COMPRESSED_EXPANSION if fileio.compression_of(f) else 1)
+        for f, s in plan.sizes.items()
+    )
+    return input_bytes * _OUTPUT_PER_INPUT_BYTE * dupe_factor
+
+
+def choose_num_shards(estimate: float, req: MakePretrainingRequest) -> int:
+    """The number of output shards: the user's, checked against the engine shuffle's
+    per-worker memory bound, or one per :data:`TARGET_SHARD_BYTES` of output."""
+    if req.num_shards is None:
+        if req.beam.dry_run:
+            raise UserError(
+                "a dry run does not list or size the inputs, so it cannot choose the number of output files; pass --num-shards"
+            )
+        return max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
+    per_shard = estimate / req.num_shards
+    if req.beam.strategy == "engine" and per_shard > MAX_SHARD_BYTES:
+        fits = math.ceil(estimate / MAX_SHARD_BYTES)
+        raise UserError(
+            f"--num-shards {req.num_shards} makes shards of about {per_shard / 2**20:,.0f} MB, over the {MAX_SHARD_BYTES // 2**20} MB a worker sorts in memory with the engine shuffle; use --num-shards {fits} or more"
+        )
+    return req.num_shards
 
 
 def shard_paths(output: str, name: str, num_shards: int, gzip: bool) -> list[str]:
@@ -142,15 +198,37 @@ def shard_paths(output: str, name: str, num_shards: int, gzip: bool) -> list[str
 
 
 def _existing_entries(output: str) -> list[str]:
-    if is_remote(output):
+    if fileio.is_remote(output):
         from apache_beam.io.filesystems import FileSystems
 
-        return [m.path for m in FileSystems.match([output.rstrip("/") + "/*"])[0].metadata_list]
+        try:
+            found = FileSystems.match([output.rstrip("/") + "/*"])[0].metadata_list
+        except Exception:  # noqa: BLE001 - Beam raises many types for "nothing there"
+            return []
+        return [m.path for m in found]
     if not os.path.exists(output):
         return []
     if not os.path.isdir(output):
         raise UserError(f"--output {output} is a file; give a directory")
     return [os.path.join(output, e) for e in os.listdir(output)]
+
+
+def check_output(req: MakePretrainingRequest, say: Callable[[str], None]) -> list[str]:
+    """Existing entries of the output directory that --overwrite may replace; leftovers
+    of killed runs are removed first (and, with --overwrite, those of any run)."""
+    if req.beam.dry_run:
+        return []
+    if fileio.is_remote(req.output) and req.overwrite:
+        for path in _existing_entries(req.output):
+            if os.path.basename(path.rstrip("/")).startswith(".albert-data-"):
+                fileio.remove_tree(path)
+    clear_leftovers(req.output, say=say)
+    existing = _existing_entries(req.output)
+    if existing and not req.overwrite:
+        raise UserError(
+            f"output directory {req.output} is not empty ({len(existing)} entries, e.g. {os.path.basename(existing[0])}); choose an empty directory or pass --overwrite"
+        )
+    return existing
 
 
 def _vocab_ids(tokenizer):
@@ -165,125 +243,179 @@ def _vocab_ids(tokenizer):
     return VocabIds(cls=sp.cls, sep=sp.sep, mask=sp.mask, regular=regular)
 
 
-def run(req: MakePretrainingRequest) -> RunResult:
-    import apache_beam as beam
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    from albert_data.files.docranges import auto_range_bytes, plan_ranges
+
+def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> RunResult:
+    """Run the job described by ``req`` to the end; raise :class:`UserError` on bad input."""
     from albert_data.text.tokenization import load_tokenizer
-    from pipelines import pretraining as pipeline_module
-    from pipelines.errors import raise_first_error
-    from pipelines.options import build_options, check_paths_for_runner, counter, run_pipeline
 
     start = time.monotonic()
     config = pretraining_config(req)
-    if req.pass_through and req.runner is None:
-        raise UserError(
-            f"unknown option(s) {' '.join(req.pass_through)}; Beam options need --runner"
-        )
+    check_settings(req.beam)
     tokenizer = load_tokenizer(
         spm_model=req.spm_model,
         vocab_file=req.vocab_file,
         do_lower_case=req.do_lower_case,
         word_segmenter=None if req.word_segmenter == "auto" else req.word_segmenter,
     )
-    vocab = _vocab_ids(tokenizer)
-    files = expand_inputs(req.inputs)
-    check_paths_for_runner(req.runner, {"INPUTS": files, "--output": [req.output]})
-    existing = _existing_entries(req.output)
-    if existing and not req.overwrite:
-        raise UserError(
-            f"output directory {req.output} is not empty ({len(existing)} entries, e.g. {os.path.basename(existing[0])}); choose an empty directory or pass --overwrite"
-        )
-    sizes = {f: file_size(f) for f in files}
-    input_bytes = sum(s * (3 if f.endswith((".gz", ".bz2")) else 1) for f, s in sizes.items())
-    if input_bytes == 0:
+    files = expand_inputs(list(req.inputs), req.beam)
+    check_paths(req.beam, {"INPUTS": files, "--output": [req.output]})
+    existing = check_output(req, say)
+    plan = plan_inputs(files, req.beam)
+    if not req.beam.dry_run and plan.total_bytes == 0:
         raise UserError(
             f"all {len(files)} input file(s) are empty (first: {files[0]}); give sentence-per-line documents"
         )
-    range_bytes = req.range_bytes or auto_range_bytes(sum(sizes.values()))
-    ranges = [
-        (i, r)
-        for i, f in enumerate(files)
-        for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)
-    ]
-    num_shards = req.num_shards or choose_num_shards(input_bytes, req.dupe_factor)
+    estimate = estimated_output_bytes(plan, req.dupe_factor)
+    num_shards = choose_num_shards(estimate, req)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
-    work = f"{req.output.rstrip('/')}/.albert-data-{uuid.uuid4().hex[:12]}"
-    temps = [f"{work}/{os.path.basename(p)}" for p in finals]
-    stats_tmp = f"{work}/stats.pickle"
-    options = build_options(
-        runner=req.runner,
-        pass_through=list(req.pass_through),
-        num_workers=req.num_workers,
-        job_name="albert-data-make-pretraining",
-    )
+    work = _create_work_dir(req)
     try:
-        pipeline = beam.Pipeline(options=options)
-        pipeline_module.build(
-            pipeline,
-            ranges=ranges,
-            tokenizer=tokenizer,
-            config=config,
-            vocab=vocab,
-            temps=temps,
-            parts_dir=f"{work}/parts",
-            stats_path=stats_tmp,
-            error_path=f"{work}/error.txt",
-            fmt=req.input_format,
-            text_field=req.text_field,
-            strict=req.strict,
-            compress=req.gzip,
+        counts = _run_pipeline(
+            req, plan=plan, tokenizer=tokenizer, config=config, work=work, finals=finals, say=say
         )
-        result = run_pipeline(pipeline)
-        raise_first_error(f"{work}/error.txt")
-        stats = _load_stats(stats_tmp)
-        if stats is None or stats.documents == 0:
-            raise UserError(
-                f"no documents found in {len(files)} input file(s) (first: {files[0]}); give one sentence per line with a blank line between documents"
-            )
-        stats.replaced_bytes = counter(result, "replaced_bytes")
-        stats.malformed_lines = counter(result, "malformed_lines")
-        if stats.instances == 0:
-            raise UserError(
-                f"no training instance could be made from {stats.documents} document(s) ({dict(stats.skipped)}); the documents are empty or a single token long"
-            )
+        if counts is None:
+            return RunResult([], None, {}, time.monotonic() - start, dry_run=True)
         if req.overwrite:
-            delete(_stale_outputs(existing, req.name))
-        for tmp, final in zip(temps, finals):
-            rename(tmp, final)
-        elapsed = time.monotonic() - start
-        report = {
-            "albert_data_version": __version__,
-            "command": "make-pretraining",
-            "inputs": files,
-            "input_bytes": sum(sizes.values()),
-            "byte_ranges": len(ranges),
-            "outputs": finals,
-            "config": {
-                k: v
-                for k, v in asdict(req).items()
-                if k not in ("inputs", "output", "pass_through")
-            },
-            "record_shape": {
-                "max_seq_length": req.max_seq_length,
-                "max_predictions_per_seq": req.max_predictions_per_seq,
-            },
-            "vocabulary": {**tokenizer.describe(), "fingerprint": tokenizer.fingerprint()},
-            "runner": req.runner or "DirectRunner",
-            "num_workers": req.num_workers or os.cpu_count(),
-            "beam_options": list(req.pass_through),
-            "counts": stats.to_json(),
-            "elapsed_seconds": round(elapsed, 3),
-            "tokens_per_second": round(stats.tokens / max(elapsed, 1e-9)),
-        }
+            fileio.delete(_stale_outputs(existing, req.name))
+        publish([work.file(os.path.basename(p)) for p in finals], finals)
+        report = _report(
+            req, plan=plan, tokenizer=tokenizer, finals=finals, counts=counts, start=start
+        )
         stats_path = f"{req.output.rstrip('/')}/stats.json"
-        with open_write(stats_path, compress=False) as fh:
+        with fileio.open_write(stats_path, compress=False) as fh:
             fh.write(
                 json.dumps(report, indent=2, ensure_ascii=False, default=_jsonable).encode("utf-8")
             )
-        return RunResult(finals, stats_path, report, elapsed)
+        return RunResult(finals, stats_path, report, time.monotonic() - start)
     finally:
-        remove_tree(work)
+        work.remove()
+
+
+def _create_work_dir(req: MakePretrainingRequest) -> WorkDir:
+    try:
+        return WorkDir.create(req.output, "make-pretraining", dry_run=req.beam.dry_run)
+    except (
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+        FileExistsError,
+        OSError,
+    ) as err:
+        raise UserError(
+            f"cannot write to --output {req.output} ({err.strerror or err}); choose a writable directory"
+        ) from err
+
+
+def _transform(req, *, tokenizer, config, work, finals, progress_dir):
+    """The composite transform of this run, its pluggable parts chosen by ``req``."""
+    from pipelines.pretraining import MakePretraining, ReadDocuments
+    from pipelines.shuffle import ShuffleToShards
+
+    return MakePretraining(
+        tokenizer=tokenizer,
+        config=config,
+        vocab=_vocab_ids(tokenizer),
+        shuffle=ShuffleToShards(
+            num_shards=len(finals), strategy=req.beam.strategy, work_dir=work.path
+        ),
+        temps=[work.file(os.path.basename(p)) for p in finals],
+        compress=req.gzip,
+        source=ReadDocuments(
+            fmt=req.input_format,
+            text_field=req.text_field,
+            strict=req.strict,
+            progress_dir=progress_dir,
+        ),
+    )
+
+
+def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
+    """Run the pipeline; the merged counts (``None`` for a dry run)."""
+    import apache_beam as beam
+
+    from pipelines.errors import WriteFirstError
+    from pipelines.options import counter
+
+    progress_dir = work.file("progress") if req.beam.local else None
+    transform = _transform(
+        req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
+    )
+
+    def build(pipeline):
+        out = (
+            pipeline
+            | "ListRanges" >> beam.Create(plan.ranges)
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "MakePretraining" >> transform
+        )
+        out[transform.ERRORS] | "ReportError" >> WriteFirstError(work.file("error.txt"))
+        out[transform.STATS] | "WriteStats" >> beam.Map(_write_json, work.file("stats.json"))
+
+    spec = JobSpec(
+        job_name="albert-data-make-pretraining",
+        build=build,
+        error_path=work.file("error.txt"),
+        progress_dir=progress_dir,
+        progress_total=plan.range_bytes(),
+        description="make-pretraining",
+    )
+    result = run_job(req.beam, spec, say=say)
+    if result is None:
+        return None
+    counts = _read_json(work.file("stats.json"))
+    if counts is None or counts["documents_read"] == 0:
+        raise UserError(
+            f"no documents found in {len(plan.files)} input file(s) (first: {plan.files[0]}); give one sentence per line with a blank line between documents"
+        )
+    counts["undecodable_bytes_replaced"] = counter(result, "replaced_bytes")
+    counts["malformed_lines"] = counter(result, "malformed_lines")
+    if counts["instances"] == 0:
+        skipped = ", ".join(f"{n} {r}" for r, n in counts["documents_skipped"].items()) or "none"
+        raise UserError(
+            f"no training instance could be made from {counts['documents_read']} document(s) (skipped: {skipped}); the documents are empty or a single token long"
+        )
+    return counts
+
+
+def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:
+    elapsed = time.monotonic() - start
+    return {
+        "albert_data_version": __version__,
+        "command": "make-pretraining",
+        "inputs": plan.files,
+        "input_bytes": plan.total_bytes,
+        "byte_ranges": len(plan.ranges),
+        "outputs": finals,
+        "config": {k: v for k, v in asdict(req).items() if k not in ("inputs", "output", "beam")},
+        "record_shape": {
+            "max_seq_length": req.max_seq_length,
+            "max_predictions_per_seq": req.max_predictions_per_seq,
+        },
+        "vocabulary": {**tokenizer.describe(), "fingerprint": tokenizer.fingerprint()},
+        "runner": req.beam.runner or "DirectRunner",
+        "num_workers": req.beam.num_workers or os.cpu_count(),
+        "shuffle": req.beam.strategy,
+        "beam_options": list(req.beam.pass_through),
+        "counts": counts,
+        "elapsed_seconds": round(elapsed, 3),
+        "tokens_per_second": round(counts["tokens"] / max(elapsed, 1e-9)),
+    }
+
+
+def _write_json(value, path: str) -> None:
+    with fileio.open_write(path, compress=False) as fh:
+        fh.write(json.dumps(value, default=_jsonable).encode("utf-8"))
+
+
+def _read_json(path: str):
+    try:
+        with fileio.open_raw(path) as fh:
+            return json.loads(fh.read().decode("utf-8"))
+    except (FileNotFoundError, OSError):
+        return None
 
 
 def _jsonable(value):
@@ -296,14 +428,6 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def _load_stats(path: str):
-    try:
-        with open_raw(path) as fh:
-            return pickle.loads(fh.read())
-    except (FileNotFoundError, OSError):
-        return None
 
 
 def _stale_outputs(existing: list[str], name: str) -> list[str]:

@@ -1,28 +1,32 @@
-"""``split-sentences`` runners: the local (single-process) one and the Beam one
-(``pipelines/split_sentences.py``).
+"""The ``split-sentences`` job: the local one-process runner and the Beam one
+(``pipelines.split_sentences.SplitSentences``).
 
 Both write each shard's documents in input order, a document going to the shard chosen
 by its content hash; of identical documents the first in input order is kept. So both
-paths write the same bytes.
+paths write the same bytes. Outputs are written in a work directory beside them and
+renamed only when the whole run succeeded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import uuid
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
-from albert_data.files.docranges import auto_range_bytes, plan_ranges
-from albert_data.files.fileio import (
-    delete,
-    exists,
-    file_size,
-    open_write,
-    parent_dir,
-    remove_tree,
-    rename,
-    temp_name,
+from albert_data.files import fileio
+from albert_data.jobs.beam_job import (
+    BeamSettings,
+    JobSpec,
+    WorkDir,
+    check_paths,
+    check_settings,
+    clear_leftovers,
+    plan_inputs,
+    publish,
+    run_job,
 )
 from albert_data.text.documents import (
     SplitConfig,
@@ -31,140 +35,7 @@ from albert_data.text.documents import (
     output_paths,
     shard_of,
 )
-from albert_data.text.rawtext import ReadCounts, read_documents
-
-
-def check_outputs(paths: list[str], *, overwrite: bool) -> None:
-    existing = [p for p in paths if exists(p)]
-    if existing and not overwrite:
-        raise UserError(
-            f"output {existing[0]} already exists; choose another --output or pass --overwrite"
-        )
-
-
-def run_local(
-    inputs: list[str],
-    output: str,
-    *,
-    config: SplitConfig,
-    num_shards: int = 1,
-    gzip: bool = False,
-    overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> SplitSummary:
-    """Split ``inputs`` into sentence-per-line documents; write atomically; return counts.
-
-    Documents keep their input order inside each shard; a document goes to the shard
-    chosen by its content hash, as in the Beam path, so both write the same files.
-    """
-    finals = output_paths(output, num_shards=num_shards, gzip=gzip)
-    check_outputs(finals, overwrite=overwrite)
-    temps = [temp_name(p) for p in finals]
-    summary = SplitSummary(outputs=finals)
-    seen: set[bytes] = set()
-    counts = ReadCounts()
-    first_in_shard = [True] * num_shards
-    try:
-        with contextlib.ExitStack() as stack:
-            handles = [stack.enter_context(open_write(t, compress=gzip)) for t in temps]
-            for path in inputs:
-                for raw in read_documents(path, config.read, counts):
-                    summary.documents_in += 1
-                    doc = clean_document(raw, config)
-                    if doc.dropped == "empty":
-                        summary.dropped_empty += 1
-                        continue
-                    if doc.dropped == "short":
-                        summary.dropped_short += 1
-                        continue
-                    digest = doc.digest
-                    if config.dedup:
-                        if digest in seen:
-                            summary.duplicates += 1
-                            continue
-                        seen.add(digest)
-                    shard = shard_of(digest, num_shards)
-                    prefix = b"" if first_in_shard[shard] else b"\n"
-                    first_in_shard[shard] = False
-                    handles[shard].write(prefix + doc.text.encode("utf-8"))
-                    summary.documents_out += 1
-                    summary.sentences += len(doc.sentences)
-                if progress is not None:
-                    progress(file_size(path))
-        if summary.documents_in == 0:
-            raise UserError(no_documents_message(inputs))
-        for tmp, final in zip(temps, finals):
-            rename(tmp, final)
-    except BaseException:
-        delete(temps)
-        raise
-    summary.files = counts.files
-    summary.bytes = counts.bytes
-    summary.replaced_bytes = counts.replaced_bytes
-    summary.malformed_lines = counts.malformed_lines
-    return summary
-
-
-def run_beam(
-    inputs: list[str],
-    output: str,
-    *,
-    config: SplitConfig,
-    num_shards: int = 1,
-    gzip: bool = False,
-    overwrite: bool = False,
-    runner: str | None = None,
-    num_workers: int | None = None,
-    pass_through: tuple[str, ...] = (),
-    range_bytes: int | None = None,
-) -> SplitSummary:
-    """The same as :func:`run_local` as a Beam pipeline on ``runner``; large files are
-    read in byte ranges, in parallel."""
-    import apache_beam as beam
-
-    from pipelines import split_sentences as pipeline_module
-    from pipelines.errors import raise_first_error
-    from pipelines.options import build_options, check_paths_for_runner, counter, run_pipeline
-
-    check_paths_for_runner(runner, {"INPUTS": inputs, "--output": [output]})
-    finals = output_paths(output, num_shards=num_shards, gzip=gzip)
-    check_outputs(finals, overwrite=overwrite)
-    temps = [temp_name(p) for p in finals]
-    sizes = [file_size(p) for p in inputs]
-    range_bytes = range_bytes or auto_range_bytes(sum(sizes))
-    ranges = [
-        (i, r)
-        for i, (path, size) in enumerate(zip(inputs, sizes))
-        for r in plan_ranges(path, size, range_bytes=range_bytes)
-    ]
-    work = f"{parent_dir(finals[0])}/.albert-data-split-{uuid.uuid4().hex[:12]}"
-    options = build_options(
-        runner=runner,
-        pass_through=list(pass_through),
-        num_workers=num_workers,
-        job_name="albert-data-split-sentences",
-    )
-    try:
-        pipeline = beam.Pipeline(options=options)
-        pipeline_module.build(
-            pipeline, ranges=ranges, temps=temps, config=config, gzip=gzip, work_dir=work
-        )
-        result = run_pipeline(pipeline)
-        raise_first_error(pipeline_module.error_path(work))
-        summary = SplitSummary(outputs=finals)
-        for name in SUMMARY_COUNTERS:
-            setattr(summary, name, counter(result, name))
-        if summary.documents_in == 0:
-            raise UserError(no_documents_message(inputs))
-        for tmp, final in zip(temps, finals):
-            rename(tmp, final)
-        return summary
-    except BaseException:
-        delete(temps)
-        raise
-    finally:
-        remove_tree(work)
-
+from albert_data.text.rawtext import ReadCounts, check_not_binary, read_documents
 
 SUMMARY_COUNTERS = (
     "files",
@@ -178,6 +49,223 @@ SUMMARY_COUNTERS = (
     "replaced_bytes",
     "malformed_lines",
 )
+
+
+@dataclass(frozen=True)
+class SplitSentencesRequest:
+    """The options of one ``split-sentences`` run. ``beam`` is ``None`` for the local
+    one-process path."""
+
+    inputs: tuple[str, ...]
+    output: str
+    config: SplitConfig = field(default_factory=SplitConfig)
+    num_shards: int = 1
+    gzip: bool = False
+    overwrite: bool = False
+    progress: bool = True
+    beam: BeamSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.num_shards < 1:
+            raise UserError(f"--num-shards {self.num_shards} must be >= 1")
+
+
+@dataclass
+class SplitResult:
+    summary: SplitSummary
+    elapsed: float
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"split-sentences done in {self.elapsed:.1f}s"]
+        lines += [f"  {line}" for line in self.summary.lines()]
+        lines += [f"  wrote {p}" for p in self.summary.outputs]
+        return lines
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run(req: SplitSentencesRequest, *, say: Callable[[str], None] = _say) -> SplitResult:
+    """Run ``req`` to the end; raise :class:`UserError` on bad input or an empty result."""
+    start = time.monotonic()
+    if req.beam is not None:
+        check_settings(req.beam)
+    dry = req.beam is not None and req.beam.dry_run
+    files = _input_files(req)
+    if not dry:
+        for path in files:
+            check_not_binary(path)
+    summary = (
+        run_beam(files, req, say=say) if req.beam is not None else run_local(files, req, say=say)
+    )
+    if summary is None:
+        return SplitResult(SplitSummary(), time.monotonic() - start)
+    if summary.documents_out == 0:
+        raise UserError(
+            f"no document survived cleaning (in: {summary.documents_in}); lower --min-sentences/--min-chars"
+        )
+    return SplitResult(summary, time.monotonic() - start)
+
+
+def _input_files(req: SplitSentencesRequest) -> list[str]:
+    from albert_data.jobs.beam_job import expand_inputs
+
+    if req.beam is not None:
+        return expand_inputs(list(req.inputs), req.beam)
+    return fileio.expand_inputs(list(req.inputs))
+
+
+def check_outputs(paths: list[str], *, overwrite: bool) -> None:
+    existing = [p for p in paths if fileio.exists(p)]
+    if existing and not overwrite:
+        raise UserError(
+            f"output {existing[0]} already exists; choose another --output or pass --overwrite"
+        )
+
+
+def _prepare(
+    req: SplitSentencesRequest, say, *, dry_run: bool = False
+) -> tuple[list[str], WorkDir]:
+    """Final output paths (checked) and a new work directory beside them."""
+    finals = output_paths(req.output, num_shards=req.num_shards, gzip=req.gzip)
+    parent = fileio.parent_dir(finals[0])
+    if not dry_run:
+        check_outputs(finals, overwrite=req.overwrite)
+        clear_leftovers(parent, say=say)
+    try:
+        work = WorkDir.create(parent, "split", dry_run=dry_run)
+    except OSError as err:
+        raise UserError(
+            f"cannot write to {parent} ({err.strerror or err}); choose a writable --output"
+        ) from err
+    return finals, work
+
+
+def _temp(work: WorkDir, final: str) -> str:
+    return work.file(final.rsplit("/", 1)[-1])
+
+
+def run_local(files: list[str], req: SplitSentencesRequest, *, say=_say) -> SplitSummary:
+    """Split ``files`` in this process (tqdm progress on a terminal)."""
+    from tqdm import tqdm
+
+    finals, work = _prepare(req, say)
+    total = sum(fileio.file_size(f) for f in files)
+    try:
+        with tqdm(
+            total=total, unit="B", unit_scale=True, disable=not req.progress, desc="split-sentences"
+        ) as bar:
+            summary = _split_local(
+                files, req, temps=[_temp(work, p) for p in finals], progress=bar.update
+            )
+        if summary.documents_in == 0:
+            raise UserError(no_documents_message(files))
+        publish([_temp(work, p) for p in finals], finals)
+        summary.outputs = finals
+        return summary
+    finally:
+        work.remove()
+
+
+def _split_local(files, req, *, temps, progress) -> SplitSummary:
+    config = req.config
+    summary = SplitSummary()
+    seen: set[bytes] = set()
+    counts = ReadCounts()
+    first_in_shard = [True] * req.num_shards
+    with contextlib.ExitStack() as stack:
+        handles = [stack.enter_context(fileio.open_write(t, compress=req.gzip)) for t in temps]
+        for path in files:
+            for raw in read_documents(path, config.read, counts):
+                summary.documents_in += 1
+                doc = clean_document(raw, config)
+                if doc.dropped is not None:
+                    setattr(
+                        summary,
+                        f"dropped_{doc.dropped}",
+                        getattr(summary, f"dropped_{doc.dropped}") + 1,
+                    )
+                    continue
+                if config.dedup:
+                    if doc.digest in seen:
+                        summary.duplicates += 1
+                        continue
+                    seen.add(doc.digest)
+                shard = shard_of(doc.digest, req.num_shards)
+                prefix = b"" if first_in_shard[shard] else b"\n"
+                first_in_shard[shard] = False
+                handles[shard].write(prefix + doc.text.encode("utf-8"))
+                summary.documents_out += 1
+                summary.sentences += len(doc.sentences)
+            progress(fileio.file_size(path))
+    for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
+        setattr(summary, name, getattr(counts, name))
+    return summary
+
+
+def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> SplitSummary | None:
+    """The same as :func:`run_local` as a Beam pipeline; large files are read in byte
+    ranges, in parallel. ``None`` for a dry run."""
+    from pipelines.options import counter
+
+    settings = req.beam
+    check_paths(settings, {"INPUTS": files, "--output": [req.output]})
+    plan = plan_inputs(files, settings)
+    finals, work = _prepare(req, say, dry_run=settings.dry_run)
+    try:
+        spec = _job_spec(req, plan=plan, work=work, finals=finals)
+        result = run_job(settings, spec, say=say)
+        if result is None:
+            return None
+        summary = SplitSummary(outputs=finals)
+        for name in SUMMARY_COUNTERS:
+            setattr(summary, name, counter(result, name))
+        if summary.documents_in == 0:
+            raise UserError(no_documents_message(files))
+        publish([_temp(work, p) for p in finals], finals)
+        return summary
+    finally:
+        work.remove()
+
+
+def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
+    import apache_beam as beam
+
+    from pipelines.errors import WriteFirstError
+    from pipelines.shuffle import ShuffleToShards
+    from pipelines.split_sentences import SplitSentences
+
+    settings = req.beam
+    progress_dir = work.file("progress") if settings.local else None
+    transform = SplitSentences(
+        config=req.config,
+        temps=[_temp(work, p) for p in finals],
+        gzip=req.gzip,
+        shuffle=ShuffleToShards(
+            num_shards=len(finals), strategy=settings.strategy, work_dir=work.path
+        ),
+        scratch_dir=work.file("sort") if settings.strategy == "files" else None,
+        progress_dir=progress_dir,
+    )
+
+    def build(pipeline):
+        out = (
+            pipeline
+            | "ListRanges" >> beam.Create(plan.ranges)
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "SplitSentences" >> transform
+        )
+        out[transform.ERRORS] | "ReportError" >> WriteFirstError(work.file("error.txt"))
+
+    return JobSpec(
+        job_name="albert-data-split-sentences",
+        build=build,
+        error_path=work.file("error.txt"),
+        progress_dir=progress_dir,
+        progress_total=plan.range_bytes(),
+        description="split-sentences",
+    )
 
 
 def no_documents_message(inputs: list[str]) -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -54,22 +54,16 @@ class PretrainingStats:
             self.ngram_hist[n] += 1
 
     def merge(self, other: PretrainingStats) -> PretrainingStats:
-        for name in (
-            "documents",
-            "sentences",
-            "input_tokens",
-            "replaced_bytes",
-            "malformed_lines",
-            "instances",
-            "tokens",
-            "masked_tokens",
-            "swapped",
-            "truncated_tokens",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.skipped.update(other.skipped)
-        self.length_hist += other.length_hist
-        self.ngram_hist += other.ngram_hist
+        """Add ``other``'s counts to these; every field but the shape is summed, so a new
+        counter cannot be forgotten here."""
+        for f in fields(self):
+            if f.name in ("max_seq_length", "max_n"):
+                continue
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
         return self
 
     def to_json(self) -> dict:

@@ -1,0 +1,315 @@
+"""What every Beam command does around its pipeline, in one place.
+
+* :class:`BeamSettings`: the runner options every Beam command takes, checked once.
+* :func:`plan_inputs`: input sizes and byte ranges (a dry run lists and sizes nothing).
+* :class:`WorkDir`: the hidden work directory beside the outputs, with an owner file so
+  that the leftovers of a killed run are recognised and removed by the next one.
+* :func:`run_job`: build and run the pipeline; Beam's own console noise kept in a log
+  file; progress; the first worker error in input order; Ctrl-C as one line.
+* :func:`publish`: temporary outputs renamed to their final names, only on success.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from albert_data.errors import UserError
+from albert_data.files import fileio
+from albert_data.files.docranges import ByteRange, auto_range_bytes, plan_ranges
+
+SHUFFLES = ("auto", "engine", "files")
+WORK_PREFIX = ".albert-data-"
+OWNER_FILE = "owner.json"
+
+
+@dataclass(frozen=True)
+class BeamSettings:
+    """How a Beam command runs: the runner, its options, the shuffle and the planning."""
+
+    runner: str | None = None
+    num_workers: int | None = None
+    pass_through: tuple[str, ...] = ()
+    range_bytes: int | None = None
+    shuffle: str = "auto"
+    progress: bool = True
+    command_options: tuple[str, ...] = ()  # the command's own flags, for "did you mean"
+
+    @property
+    def local(self) -> bool:
+        from pipelines.options import is_local
+
+        return is_local(self.runner)
+
+    @property
+    def direct(self) -> bool:
+        return self.runner is None or self.runner.lower() in ("direct", "directrunner")
+
+    @property
+    def dry_run(self) -> bool:
+        """Beam's ``--dry_run=True``: build and translate the job, submit nothing."""
+        for arg in self.pass_through:
+            name, _, value = arg.partition("=")
+            if name == "--dry_run" and value.lower() in ("", "true", "1", "yes"):
+                return True
+        return False
+
+    @property
+    def strategy(self) -> str:
+        """The shuffle to use: ``files`` on the DirectRunner, ``engine`` elsewhere."""
+        if self.shuffle != "auto":
+            return self.shuffle
+        return "files" if self.direct else "engine"
+
+
+def check_settings(settings: BeamSettings) -> None:
+    """Refuse contradictory runner options before any work."""
+    from pipelines.options import check_known_options
+
+    if settings.pass_through and settings.runner is None:
+        raise UserError(
+            f"unknown option(s) {' '.join(settings.pass_through)}; Beam pipeline options need --runner"
+        )
+    if settings.shuffle not in SHUFFLES:
+        raise UserError(
+            f"--shuffle {settings.shuffle!r} is not one of {', '.join(SHUFFLES)}; use auto (files on the DirectRunner, engine elsewhere)"
+        )
+    if settings.shuffle == "files" and not settings.direct:
+        raise UserError(
+            f"--shuffle files needs the DirectRunner (its run files are worker-local, not shared between {settings.runner} workers); use --shuffle engine or auto"
+        )
+    for flag, value in (
+        ("--num-workers", settings.num_workers),
+        ("--range-bytes", settings.range_bytes),
+    ):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} {value} must be >= 1")
+    check_known_options(list(settings.pass_through), settings.command_options)
+
+
+def check_paths(settings: BeamSettings, paths: dict[str, list[str]]) -> None:
+    """Remote workers cannot see this machine's files: refuse local paths up front."""
+    from pipelines.options import check_paths_for_runner
+
+    check_paths_for_runner(settings.runner, paths)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """The inputs of a run: files in order, their sizes, and the byte ranges to read."""
+
+    files: list[str]
+    sizes: dict[str, int]
+    ranges: list[tuple[int, ByteRange]]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.sizes.values())
+
+    def range_bytes(self) -> dict[str, int]:
+        """Planned bytes per range, by progress name (see ``pipelines.progress``)."""
+        from pipelines.progress import range_name
+
+        out = {}
+        for index, r in self.ranges:
+            size = self.sizes.get(r.path, 0)
+            end = size if r.end == -1 else r.end
+            out[range_name(index, r)] = max(0, end - r.start)
+        return out
+
+
+def expand_inputs(patterns: list[str], settings: BeamSettings) -> list[str]:
+    """Input files; in a dry run remote patterns are taken as they are (not listed)."""
+    if settings.dry_run:
+        return [p for p in patterns if fileio.is_remote(p)] + fileio.expand_inputs(
+            [p for p in patterns if not fileio.is_remote(p)]
+        )
+    return fileio.expand_inputs(patterns)
+
+
+def plan_inputs(files: list[str], settings: BeamSettings) -> InputPlan:
+    """Sizes and byte ranges; a dry run reads one range per remote input, sized 0."""
+    if settings.dry_run:
+        sizes = {f: 0 if fileio.is_remote(f) else fileio.file_size(f) for f in files}
+        ranges = [(i, ByteRange(f, 0, -1)) for i, f in enumerate(files)]
+        return InputPlan(files, sizes, ranges)
+    sizes = {f: fileio.file_size(f) for f in files}
+    range_bytes = settings.range_bytes or auto_range_bytes(sum(sizes.values()))
+    ranges = [
+        (i, r)
+        for i, f in enumerate(files)
+        for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)
+    ]
+    return InputPlan(files, sizes, ranges)
+
+
+# --- the work directory -----------------------------------------------------------------
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of ``pid`` (clock ticks since boot), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner() -> dict:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "start": _process_start(pid)}
+
+
+def _is_dead(owner: dict) -> bool:
+    """Whether the run that wrote ``owner`` is certainly gone (same host, no such process)."""
+    if owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return owner.get("start") is not None and _process_start(pid) != owner.get("start")
+
+
+@dataclass
+class WorkDir:
+    """``DIR/.albert-data-<kind>-<id>/``: temporary outputs, run files, progress."""
+
+    path: str
+    removed_stale: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, parent: str, kind: str, *, dry_run: bool = False) -> WorkDir:
+        """A new work directory under ``parent`` holding an owner file (nothing is
+        written in a dry run)."""
+        work = cls(f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}")
+        if not dry_run:
+            with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
+                fh.write(json.dumps(_owner()).encode())
+        return work
+
+    def file(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def remove(self) -> None:
+        fileio.remove_tree(self.path)
+
+
+def leftover_work_dirs(parent: str) -> tuple[list[str], list[str]]:
+    """(dead, live) work directories of earlier runs under a local ``parent``."""
+    if fileio.is_remote(parent) or not os.path.isdir(parent):
+        return [], []
+    dead, live = [], []
+    for name in sorted(os.listdir(parent)):
+        path = os.path.join(parent, name)
+        if not (name.startswith(WORK_PREFIX) and os.path.isdir(path)):
+            continue
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as fh:
+                owner = json.load(fh)
+        except (OSError, ValueError):
+            owner = {}  # killed before its owner file was complete
+        (dead if not owner or _is_dead(owner) else live).append(path)
+    return dead, live
+
+
+def clear_leftovers(parent: str, *, say: Callable[[str], None]) -> None:
+    """Remove what killed runs left under ``parent``; refuse to share it with a live run."""
+    dead, live = leftover_work_dirs(parent)
+    if live:
+        raise UserError(
+            f"another albert-data run is writing to {parent} (work directory {live[0]}); wait for it, or choose another output"
+        )
+    for path in dead:
+        fileio.remove_tree(path)
+        say(f"removed the leftovers of an interrupted run: {path}")
+
+
+def publish(temps: list[str], finals: list[str]) -> None:
+    """Rename every temporary output to its final name (the run has succeeded)."""
+    for tmp, final in zip(temps, finals):
+        fileio.rename(tmp, final)
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One pipeline run: its name, its builder, where its worker errors and progress go."""
+
+    job_name: str
+    build: Callable  # (pipeline) -> None: adds the stages
+    error_path: str
+    progress_dir: str | None = None
+    progress_total: dict[str, int] = field(default_factory=dict)
+    description: str = ""
+
+
+def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]):
+    """Build the pipeline, run it to the end and return Beam's result; the first bad
+    input a worker met is raised as a :class:`UserError`. In a dry run the job's step
+    names are printed after ``job steps:`` and ``None`` is returned."""
+    import apache_beam as beam
+
+    from albert_data.jobs.beam_console import quiet_console
+    from pipelines.errors import raise_first_error
+    from pipelines.options import build_options, run_pipeline
+
+    options = build_options(
+        runner=settings.runner,
+        pass_through=list(settings.pass_through),
+        num_workers=settings.num_workers,
+        job_name=spec.job_name,
+    )
+    pipeline = beam.Pipeline(options=options)
+    spec.build(pipeline)
+    if settings.dry_run:
+        result = run_pipeline(pipeline)
+        say("job steps:")
+        for name in job_step_names(result):
+            say(name)
+        return None
+    with quiet_console(enabled=settings.local) as console:
+        from albert_data.jobs.beam_progress import watch_progress
+
+        with watch_progress(settings, spec, console=console):
+            result = run_pipeline(pipeline)
+    raise_first_error(spec.error_path)
+    return result
+
+
+def job_step_names(result) -> list[str]:
+    """The leaf transforms of the translated job (DataflowRunner's dry run), in the
+    order the pipeline applies them."""
+    job = getattr(result, "job", None)
+    proto = getattr(job, "proto_pipeline", None)
+    if proto is None:
+        return []
+    transforms = proto.components.transforms
+    names: list[str] = []
+
+    def visit(transform_id: str) -> None:
+        transform = transforms[transform_id]
+        if not transform.subtransforms:
+            names.append(transform.unique_name)
+        for sub in transform.subtransforms:
+            visit(sub)
+
+    for root in proto.root_transform_ids:
+        visit(root)
+    return names
+
+
+def elapsed_since(start: float) -> float:
+    return time.monotonic() - start
