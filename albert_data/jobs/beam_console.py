@@ -50,6 +50,9 @@ def quiet_console(*, enabled: bool):
     try:
         yield Console(real, log_path)
         ok = True
+    except KeyboardInterrupt:
+        _silence_beam_threads()
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
@@ -58,3 +61,13 @@ def quiet_console(*, enabled: bool):
         if ok:
             with contextlib.suppress(OSError):
                 os.remove(log_path)
+
+
+def _silence_beam_threads() -> None:
+    """After Ctrl-C the runner's threads die one by one with tracebacks and log lines;
+    the command is ending, so none of that reaches the console."""
+    import logging
+    import threading
+
+    logging.disable(logging.CRITICAL)
+    threading.excepthook = lambda args: None
