@@ -3,7 +3,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= demo-out
 
-.PHONY: install test lint bench demo demo-zh clean
+.PHONY: install test lint bench demo demo-zh clean worker-image
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ demo: install
 
 demo-zh: install
 	OUT=$(OUT)-zh bash scripts/demo.sh zh
+
+IMAGE ?= albert-data-worker:latest
+BEAM_VERSION ?= $(shell $(PY) -c "import apache_beam; print(apache_beam.__version__)" 2>/dev/null || echo 2.77.0)
+worker-image:
+	docker build -f scripts/worker.Dockerfile --build-arg BEAM_VERSION=$(BEAM_VERSION) -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) $(OUT) $(OUT)-zh bench-out *.egg-info
