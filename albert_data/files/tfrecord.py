@@ -71,9 +71,11 @@ def read_records(
     offset into the decompressed stream for gzip files).
     """
     if isinstance(source, (str, os.PathLike)):
+        from albert_data.files.fileio import open_raw
+
         path = os.fspath(source)
         try:
-            raw = open(path, "rb")
+            raw = open_raw(path)
         except OSError as err:
             raise UserError(
                 f"{path}: cannot be read ({err.strerror or err}); check the path"

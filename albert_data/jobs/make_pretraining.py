@@ -278,6 +278,7 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         )
         if counts is None:
             return RunResult([], None, {}, time.monotonic() - start, dry_run=True)
+        counts["shuffle_intermediate"] = intermediate_files(work)
         if req.overwrite:
             fileio.delete(_stale_outputs(existing, req.name))
         publish([work.file(os.path.basename(p)) for p in finals], finals)
@@ -292,6 +293,15 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         return RunResult(finals, stats_path, report, time.monotonic() - start)
     finally:
         work.remove()
+
+
+def intermediate_files(work: WorkDir) -> dict:
+    """Files and bytes the ``files`` shuffle wrote (none for ``engine``: the runner's)."""
+    runs = work.file("runs")
+    if fileio.is_remote(runs) or not os.path.isdir(runs):
+        return {"files": 0, "bytes": 0}
+    names = os.listdir(runs)
+    return {"files": len(names), "bytes": sum(os.path.getsize(os.path.join(runs, n)) for n in names)}
 
 
 def _create_work_dir(req: MakePretrainingRequest) -> WorkDir:
@@ -339,7 +349,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     from pipelines.errors import WriteFirstError
     from pipelines.options import counter
 
-    progress_dir = work.file("progress") if req.beam.local else None
+    progress_dir = work.file("progress") if req.beam.local and not fileio.is_remote(work.path) else None
     transform = _transform(
         req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
     )
