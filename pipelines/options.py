@@ -122,11 +122,13 @@ def staging_args() -> list[str]:
     return [f"--extra_package={wheels[0]}"]
 
 
-def run_pipeline(pipeline) -> object:
-    """Run and wait; turn a user error raised inside a worker into a one-line UserError."""
+def run_pipeline(pipeline, *, wait: bool = True) -> object:
+    """Run (and wait, unless ``wait`` is false); turn a user error raised inside a worker
+    into a one-line UserError."""
     try:
         result = pipeline.run()
-        result.wait_until_finish()
+        if wait:
+            result.wait_until_finish()
         return result
     except UserError:
         raise

@@ -280,12 +280,53 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
         for name in job_step_names(result):
             say(name)
         return None
+    if not settings.local:
+        result = _run_remote(pipeline, say=say)
+        raise_first_error(spec.error_path)
+        return result
     with quiet_console(enabled=settings.local) as console:
         from albert_data.jobs.beam_progress import watch_progress
 
         with watch_progress(settings, spec, console=console):
             result = run_pipeline(pipeline)
     raise_first_error(spec.error_path)
+    return result
+
+
+def _run_remote(pipeline, *, say: Callable[[str], None]):
+    """Submit, name the job (and its console URL on Dataflow), report each state change
+    until it ends; a failed job is one line naming its id."""
+    from pipelines.options import run_pipeline
+
+    result = run_pipeline(pipeline, wait=False)
+    job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
+    if job_id:
+        options = pipeline.options.get_all_options()
+        url = (
+            f"https://console.cloud.google.com/dataflow/jobs/{options.get('region')}/{job_id}"
+            f"?project={options.get('project')}"
+        )
+        say(f"job {job_id} submitted: {url}")
+    last = None
+    while True:
+        state = str(getattr(result, "state", "UNKNOWN"))
+        if state != last:
+            say(f"job state: {state}")
+            last = state
+        if (
+            state in ("DONE", "FAILED", "CANCELLED", "UPDATED", "DRAINED")
+            or "." in state
+            and state.rsplit(".", 1)[1] in ("DONE", "FAILED", "CANCELLED")
+        ):
+            break
+        try:
+            result.wait_until_finish(duration=30_000)
+        except TypeError:  # a runner without a timeout: wait to the end
+            result.wait_until_finish()
+    if "FAILED" in state or "CANCELLED" in state:
+        raise UserError(
+            f"the {pipeline.options.get_all_options().get('runner')} job {job_id or ''} ended {state}; see the runner's job page for the worker errors"
+        )
     return result
 
 

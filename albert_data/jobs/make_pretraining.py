@@ -301,7 +301,10 @@ def intermediate_files(work: WorkDir) -> dict:
     if fileio.is_remote(runs) or not os.path.isdir(runs):
         return {"files": 0, "bytes": 0}
     names = os.listdir(runs)
-    return {"files": len(names), "bytes": sum(os.path.getsize(os.path.join(runs, n)) for n in names)}
+    return {
+        "files": len(names),
+        "bytes": sum(os.path.getsize(os.path.join(runs, n)) for n in names),
+    }
 
 
 def _create_work_dir(req: MakePretrainingRequest) -> WorkDir:
@@ -349,7 +352,9 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     from pipelines.errors import WriteFirstError
     from pipelines.options import counter
 
-    progress_dir = work.file("progress") if req.beam.local and not fileio.is_remote(work.path) else None
+    progress_dir = (
+        work.file("progress") if req.beam.local and not fileio.is_remote(work.path) else None
+    )
     transform = _transform(
         req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
     )

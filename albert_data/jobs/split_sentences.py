@@ -237,7 +237,9 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
     from pipelines.split_sentences import SplitSentences
 
     settings = req.beam
-    progress_dir = work.file("progress") if settings.local and not fileio.is_remote(work.path) else None
+    progress_dir = (
+        work.file("progress") if settings.local and not fileio.is_remote(work.path) else None
+    )
     transform = SplitSentences(
         config=req.config,
         temps=[_temp(work, p) for p in finals],
