@@ -296,6 +296,8 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
 def _run_remote(pipeline, *, say: Callable[[str], None]):
     """Submit, name the job (and its console URL on Dataflow), report each state change
     until it ends; a failed job is one line naming its id."""
+    from apache_beam.runners.runner import PipelineState
+
     from pipelines.options import run_pipeline
 
     result = run_pipeline(pipeline, wait=False)
@@ -313,11 +315,7 @@ def _run_remote(pipeline, *, say: Callable[[str], None]):
         if state != last:
             say(f"job state: {state}")
             last = state
-        if (
-            state in ("DONE", "FAILED", "CANCELLED", "UPDATED", "DRAINED")
-            or "." in state
-            and state.rsplit(".", 1)[1] in ("DONE", "FAILED", "CANCELLED")
-        ):
+        if PipelineState.is_terminal(state):
             break
         try:
             result.wait_until_finish(duration=30_000)
