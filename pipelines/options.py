@@ -145,3 +145,46 @@ def counter(result, name: str) -> int:
 
     found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
     return int(sum(c.committed or 0 for c in found))
+
+
+def known_beam_options() -> set[str]:
+    """Every ``--option`` a registered ``PipelineOptions`` subclass defines (Beam's own
+    and any a runner or user module registered by being imported)."""
+    import argparse
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    seen: set[str] = set()
+    pending = list(PipelineOptions.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if str(cls) in seen:
+            continue
+        seen.add(str(cls))
+        try:
+            cls._add_argparse_args(parser)  # noqa: SLF001 - Beam's registration hook
+        except argparse.ArgumentError:
+            continue  # the same option registered twice (a class defined twice)
+    return {opt for action in parser._actions for opt in action.option_strings}  # noqa: SLF001
+
+
+def check_known_options(pass_through: list[str], *, command_options: tuple[str, ...] = ()) -> None:
+    """Refuse a pass-through option that neither the command (``command_options``, e.g.
+    ``("--min-sentences", ...)``) nor Beam knows, naming the closest known option: Beam
+    would otherwise ignore a misspelled option in silence."""
+    import difflib
+
+    known = None
+    for token in pass_through:
+        if not token.startswith("--"):
+            continue
+        name = token.split("=", 1)[0]
+        if known is None:
+            known = known_beam_options()
+        if name in known or name in command_options:
+            continue
+        close = difflib.get_close_matches(name, [*command_options, *sorted(known)], n=1)
+        hint = f"did you mean {close[0]}?" if close else "see --help and Beam's pipeline options"
+        raise UserError(f"unknown option {name}: neither this command nor Beam knows it; {hint}")
