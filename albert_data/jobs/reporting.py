@@ -29,8 +29,9 @@ class StepProgress:
     """Progress of one step towards ``total`` (``None`` when unknown) in ``unit``.
 
     ``bar=True`` shows a tqdm bar when ``stream`` is a terminal; otherwise, and always
-    with ``bar=False``, a line ``desc: done of total (pct), rate, ETA`` is written at most
-    every ``interval`` seconds, and a last line when the step closes.
+    with ``bar=False``, a line ``desc: done of total (pct), ETA, rate`` is written every
+    ``interval`` seconds, and a last one when the step closes (a step shorter than
+    ``interval`` stays silent).
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class StepProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif not failed and (self.done or self.total):
+        elif not failed and time.monotonic() - self.start >= self.interval:
             self._write(self.line())
 
     def _write(self, text: str) -> None:
