@@ -30,7 +30,8 @@ COMMANDS: list[tuple[str, str]] = [
 
 
 class _Group(click.Group):
-    """Turns :class:`UserError` into a one-line message and a non-zero exit."""
+    """Turns :class:`UserError`, and an ``OSError`` of a full disk or an unwritable
+    location met anywhere, into a one-line message and a non-zero exit."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -38,6 +39,14 @@ class _Group(click.Group):
         except UserError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            from albert_data.files.fileio import describe_os_error
+
+            message = describe_os_error(err)
+            if message is None:
+                raise
+            click.echo(f"error: {message}", err=True)
+            sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from albert_data.errors import UserError
@@ -150,46 +149,44 @@ def counter(result, name: str) -> int:
     return int(sum(c.committed or 0 for c in found))
 
 
-def known_option_names() -> set[str]:
-    """Every ``--flag`` a registered Beam ``PipelineOptions`` class declares (Beam's own
-    and those of any imported runner or I/O package)."""
+def known_beam_options() -> set[str]:
+    """Every ``--option`` a registered ``PipelineOptions`` subclass defines (Beam's own
+    and any a runner or user module registered by being imported)."""
     import argparse
 
     from apache_beam.options.pipeline_options import PipelineOptions
 
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    seen, todo = set(), [PipelineOptions]
-    while todo:
-        cls = todo.pop()
-        if cls in seen:
+    seen: set[str] = set()
+    pending = list(PipelineOptions.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if str(cls) in seen:
             continue
-        seen.add(cls)
-        todo.extend(cls.__subclasses__())
+        seen.add(str(cls))
         try:
-            cls._add_argparse_args(parser)
+            cls._add_argparse_args(parser)  # noqa: SLF001 - Beam's registration hook
         except argparse.ArgumentError:
-            continue  # a flag declared by two classes: already known
-    return {s for action in parser._actions for s in action.option_strings}
+            continue  # the same option registered twice (a class defined twice)
+    return {opt for action in parser._actions for opt in action.option_strings}  # noqa: SLF001
 
 
-def check_known_options(pass_through: list[str], command_options: Iterable[str] = ()) -> None:
-    """Refuse a pass-through option no Beam options class knows (a misspelling would
-    otherwise be ignored in silence), naming the closest known one among Beam's and the
-    command's own ``command_options``."""
+def check_known_options(pass_through: list[str], *, command_options: tuple[str, ...] = ()) -> None:
+    """Refuse a pass-through option that neither the command (``command_options``, e.g.
+    ``("--min-sentences", ...)``) nor Beam knows, naming the closest known option: Beam
+    would otherwise ignore a misspelled option in silence."""
     import difflib
 
-    if not pass_through:
-        return
-    beam_known = known_option_names()
-    known = beam_known | set(command_options)
-    for arg in pass_through:
-        name = arg.split("=", 1)[0]
-        if name in beam_known:
+    known = None
+    for token in pass_through:
+        if not token.startswith("--"):
             continue
-        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-        hint = (
-            f"did you mean {close[0]}?"
-            if close
-            else "see the command's --help and Beam's pipeline options"
-        )
+        name = token.split("=", 1)[0]
+        if known is None:
+            known = known_beam_options()
+        if name in known or name in command_options:
+            continue
+        close = difflib.get_close_matches(name, [*command_options, *sorted(known)], n=1)
+        hint = f"did you mean {close[0]}?" if close else "see --help and Beam's pipeline options"
         raise UserError(f"unknown option {name}: neither this command nor Beam knows it; {hint}")

@@ -354,7 +354,7 @@ def test_corrupt_file_names_file_and_offset(tmp_path, records, vocab):
     result = inspect(path, "--vocab", vocab)
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"error: {path}: not a valid TFRecord file: data CRC mismatch")
+    assert line.startswith(f"error: {path}: record 1: not a valid TFRecord file: data CRC mismatch")
     assert f"at byte offset {second}" in line
 
 
@@ -364,7 +364,7 @@ def test_non_tfrecord_file(tmp_path, vocab):
     result = inspect(path, "--vocab", vocab)
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"error: {path}: not a valid TFRecord file")
+    assert line.startswith(f"error: {path}: record 0: not a valid TFRecord file")
     assert "byte offset 0" in line
 
 

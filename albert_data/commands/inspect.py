@@ -1,8 +1,10 @@
-"""``albert-data inspect``: decode pretraining TFRecords, validate every record, print statistics."""
+"""``albert-data inspect``: decode pretraining TFRecords, validate every record, print statistics.
+
+Click options → :class:`albert_data.jobs.inspect.InspectRequest` → ``run`` → the report.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -36,46 +38,32 @@ import click
     help="How many records to print decoded.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def inspect(records, vocab, max_seq_length, max_predictions_per_seq, show, as_json):
+@click.option(
+    "--allow-vocab-mismatch",
+    is_flag=True,
+    help="Inspect with a vocabulary other than the one stats.json records (the ids are then decoded with it).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="A progress bar on a terminal (otherwise, and with --no-progress, periodic lines).",
+)
+def inspect(records, vocab, **opts):
     """Decode RECORDS (.tfrecord / .tfrecord.gz files, globs or directories) back to pieces,
     validate every record and print statistics.
 
     Masked positions are shown as [MASK→original], (kept:original) or {random→original}.
-    Exits non-zero, naming the file and record index, if any record breaks an invariant
-    or the [MASK]/kept/random mix is implausible.
+    Refuses a --vocab other than the one the records' stats.json names. Exits non-zero,
+    naming the file and record index, if any record breaks an invariant or the
+    [MASK]/kept/random mix is implausible.
     """
-    from albert_data.records.inspection import (
-        format_report,
-        inspect_files,
-        load_vocab,
-        record_files,
-    )
+    from albert_data.jobs.inspect import InspectRequest, run
 
-    files = record_files(records)
-    vocabulary = load_vocab(vocab)
-    report = inspect_files(
-        files,
-        vocabulary,
-        max_seq_length=max_seq_length,
-        max_predictions_per_seq=max_predictions_per_seq,
-        show=show,
-    )
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(format_report(report))
-    if not report.records_per_file or not sum(report.records_per_file.values()):
-        click.echo(f"warning: no records in {', '.join(files)}", err=True)
-    for problem in report.problems:
-        click.echo(f"error: {problem}", err=True)
-    if report.invalid_records:
-        total = sum(report.records_per_file.values())
-        click.echo(
-            f"error: {report.invalid_records} of {total} records invalid"
-            f" ({report.problem_count} problems, first {len(report.problems)} shown)",
-            err=True,
-        )
-    for problem in report.aggregate_problems:
-        click.echo(f"error: {', '.join(files)}: {problem}", err=True)
-    if not report.ok:
+    result = run(InspectRequest(records=tuple(records), vocab=vocab, **opts))
+    for line in result.summary_lines():
+        click.echo(line)
+    for line in result.problem_lines():
+        click.echo(line, err=True)
+    if not result.ok:
         sys.exit(1)

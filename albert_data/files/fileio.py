@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import glob
 import gzip
 import io
 import os
 import re
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -107,32 +109,124 @@ def open_read(path: str, *, wrap_raw=None) -> io.BufferedIOBase:
     """Open for binary reading, decompressing ``.gz`` and ``.bz2`` transparently.
 
     ``wrap_raw``, if given, wraps the raw (still compressed) stream first, e.g. to count
-    the bytes read for a progress bar.
+    the bytes read for a progress bar. A compressed file that is truncated, corrupt or
+    not compressed at all raises :class:`UserError` naming it and the offsets known,
+    from whichever read meets the fault (so every reader, Beam workers included, says
+    the same one line).
     """
     raw = open_raw(path)
     if wrap_raw is not None:
         raw = wrap_raw(raw)
     kind = compression_of(path)
     if kind == "gzip":
-        return _Owning(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
-    if kind == "bz2":
-        return _Owning(bz2.BZ2File(raw, mode="rb"), raw)
-    return raw
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "bz2":
+        stream = bz2.BZ2File(raw, mode="rb")
+    else:
+        return raw
+    return io.BufferedReader(_Decompressed(stream, raw, path=path, kind=kind), _READ_BUFFER)
 
 
-class _Owning(io.BufferedReader):
-    """A decompressing reader that also closes the file it reads from (``GzipFile`` and
+_READ_BUFFER = 1 << 16
+_KIND_NAMES = {"gzip": "gzip", "bz2": "bzip2"}
+_SIGNATURES = {"gzip": "1f 8b", "bz2": "'BZh'"}
+
+
+class _Decompressed(io.RawIOBase):
+    """The decompressed bytes of ``stream``: turns a decompressor's failure into a
+    one-line :class:`UserError` and closes the file it reads from (``GzipFile`` and
     ``BZ2File`` leave a passed-in file object open)."""
 
-    def __init__(self, stream, raw):
-        super().__init__(stream)
+    def __init__(self, stream, raw, *, path: str, kind: str):
+        super().__init__()
+        self._stream = stream
         self._raw = raw
+        self._path = path
+        self._kind = kind
+        self._done = 0  # decompressed bytes delivered so far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            # read1: at most one read of the compressed file, so what came before a
+            # fault is delivered and counted before the call that meets it.
+            data = self._stream.read1(len(buffer))
+        except (EOFError, zlib.error, OSError) as err:
+            if isinstance(err, OSError) and err.errno is not None:
+                raise  # a real I/O error of the device, not bad compressed data
+            raise corrupt_compressed_error(
+                self._path, kind=self._kind, err=err, decompressed=self._done
+            ) from None
+        count = len(data)
+        buffer[:count] = data
+        self._done += count
+        return count
 
     def close(self) -> None:
+        if self.closed:
+            return
         try:
-            super().close()
+            self._stream.close()
         finally:
             self._raw.close()
+            super().close()
+
+
+def corrupt_compressed_error(path: str, *, kind: str, err: BaseException, decompressed: int):
+    """The one-line :class:`UserError` for a ``.gz``/``.bz2`` file that cannot be
+    decompressed; ``decompressed`` is the number of bytes read from it before the fault."""
+    name = _KIND_NAMES.get(kind, kind)
+    text = str(err)
+    fix = "re-download or re-create it"
+    if isinstance(err, EOFError):
+        ends = _size_or_none(path)
+        at = f"the file ends at byte {ends}, " if ends is not None else ""
+        return UserError(
+            f"{path}: truncated {name} file ({at}{decompressed} bytes decompressed, end-of-stream marker missing); {fix}"
+        )
+    not_compressed = "Not a gzipped file" in text or "Invalid data stream" in text
+    if not_compressed and decompressed == 0:
+        head = _head_bytes(path)
+        return UserError(
+            f"{path}: not a {name} file (byte 0 starts {head}, not the {name} signature {_SIGNATURES[kind]}); if it is plain text rename it without .{_suffix(kind)}, else {fix}"
+        )
+    return UserError(
+        f"{path}: corrupt {name} data after {decompressed} decompressed bytes ({text}); {fix}"
+    )
+
+
+def _suffix(kind: str) -> str:
+    return "gz" if kind == "gzip" else kind
+
+
+def _size_or_none(path: str) -> int | None:
+    try:
+        return file_size(path)
+    except Exception:  # noqa: BLE001 - only for a message
+        return None
+
+
+def _head_bytes(path: str) -> str:
+    try:
+        with open_raw(path) as fh:
+            head = fh.read(4)
+    except Exception:  # noqa: BLE001 - only for a message
+        return "with unknown bytes"
+    return f"with {head!r}" if head else "empty"
+
+
+def verify_complete(path: str) -> int:
+    """Decompress a ``.gz``/``.bz2`` file to its end (discarding the bytes) and return its
+    decompressed size; a truncated or corrupt file raises the reader's one-line
+    :class:`UserError`. For readers that do not detect truncation themselves (Beam's
+    ``ReadFromText`` stops silently at the end of a truncated gzip file)."""
+    total = 0
+    with open_read(path) as fh:
+        while chunk := fh.read(1 << 20):
+            total += len(chunk)
+    return total
 
 
 def exists(path: str) -> bool:
@@ -162,27 +256,36 @@ def _split(path: str) -> tuple[str, str]:
 
 @contextmanager
 def open_write(path: str, *, compress: bool | None = None) -> Iterator[io.BufferedIOBase]:
-    """Open ``path`` for binary writing (gzip when it ends in .gz or ``compress``)."""
+    """Open ``path`` for binary writing (gzip when it ends in .gz or ``compress``).
+
+    A full disk or a file-size limit met while writing raises the ``OSError`` with
+    ``filename`` set to ``path`` (``write()`` leaves it empty), so the CLI can name it.
+    """
     if compress is None:
         compress = compression_of(path) == "gzip"
-    if is_remote(path):
-        from apache_beam.io.filesystems import CompressionTypes, FileSystems
-
-        raw = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    else:
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        raw = open(path, "wb")
     try:
-        if compress:
-            # mtime=0 and no file name: identical input gives byte-identical output.
-            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
-                yield gz
+        if is_remote(path):
+            from apache_beam.io.filesystems import CompressionTypes, FileSystems
+
+            raw = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
         else:
-            yield raw
-    finally:
-        raw.close()
+            parent = os.path.dirname(path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            raw = open(path, "wb")
+        try:
+            if compress:
+                # mtime=0 and no file name: identical input gives byte-identical output.
+                with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+                    yield gz
+            else:
+                yield raw
+        finally:
+            raw.close()
+    except OSError as err:
+        if err.errno in SPACE_ERRNOS and err.filename is None:
+            err.filename = path
+        raise
 
 
 def rename(src: str, dst: str) -> None:
@@ -233,3 +336,114 @@ def shard_name(base: str, index: int, count: int) -> str:
     stem, dot, ext = tail.partition(".")
     suffix = f"-{index:05d}-of-{count:05d}"
     return f"{head}{stem}{suffix}{dot}{ext}"
+
+
+# --- output locations that cannot be written ------------------------------------------
+
+SPACE_ERRNOS = frozenset(
+    e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if e is not None
+)
+ACCESS_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR})
+_TEMP_NAME = re.compile(r"\.tmp-[0-9a-f]{12}-(?=[^/]*$)")
+_PROBE_PREFIX = ".albert-data-probe-"
+
+
+def public_name(path: str) -> str:
+    """The final name of a file written under :func:`temp_name` (``path`` otherwise)."""
+    return _TEMP_NAME.sub("", path)
+
+
+def check_writable(path: str, *, what: str, directory: bool = False) -> None:
+    """Refuse, before any work starts, an output that cannot be written.
+
+    ``path`` is an output file (``directory=False``) or an output directory. Locally the
+    nearest existing ancestor must be a directory on which a probe file can really be
+    created and deleted (so a read-only file system, a missing permission — root
+    ignores mode bits, not ``ro`` mounts — or a path under a regular file are caught);
+    on a remote file system a probe object is created and deleted. ``what`` names the
+    option in the message, e.g. ``"--output"``.
+    """
+    if is_remote(path):
+        _probe_remote(path if directory else parent_dir(path), path, what)
+        return
+    if os.path.isdir(path) and not directory:
+        raise UserError(f"{what} {path} is a directory; give a file path")
+    if os.path.exists(path) and directory and not os.path.isdir(path):
+        raise UserError(f"{what} {path} is a file; give a directory")
+    start = os.path.abspath(path if directory else os.path.dirname(os.path.abspath(path)))
+    ancestor = start
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise UserError(
+            f"{what} {path}: {ancestor} is a file, not a directory; choose a path outside it"
+        )
+    probe = os.path.join(ancestor, f"{_PROBE_PREFIX}{uuid.uuid4().hex[:12]}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.remove(probe)
+    except OSError as err:
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        raise UserError(
+            f"{what} {path}: cannot write in {ancestor} ({reason.lower()}); {_write_fix(err.errno)}"
+        ) from None
+
+
+def _write_fix(code: int | None) -> str:
+    if code == errno.EROFS:
+        return "choose a location on a writable file system"
+    if code in SPACE_ERRNOS:
+        return "free space there or choose another location"
+    return "choose a location you can write, or fix its permissions"
+
+
+def _access_fix(code: int | None) -> str:
+    if code == errno.EISDIR:
+        return "give a file path, not a directory"
+    if code == errno.ENOTDIR:
+        return "a part of the path is a file; choose a path outside it"
+    return _write_fix(code)
+
+
+def _probe_remote(directory: str, path: str, what: str) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    probe = f"{directory.rstrip('/')}/{_PROBE_PREFIX}{uuid.uuid4().hex[:12]}"
+    try:
+        FileSystems.create(probe).close()
+        FileSystems.delete([probe])
+    except Exception as err:  # noqa: BLE001 - every file system raises its own types
+        first = str(err).strip().splitlines()[:1] or [type(err).__name__]
+        raise UserError(
+            f"{what} {path}: cannot write there ({first[0]}); check the bucket or path and your credentials"
+        ) from None
+
+
+def describe_os_error(err: OSError) -> str | None:
+    """One line for an ``OSError`` met while writing an output (a full disk, a file-size
+    limit, a read-only or forbidden location), or ``None`` for any other error."""
+    name = public_name(err.filename) if isinstance(err.filename, str) else None
+    target = f" writing {name}" if name else ""
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        kind = "no space left on device" if err.errno == errno.ENOSPC else "disk quota exceeded"
+        return f"{kind}{target}{_free_space(name)}: free space and re-run"
+    if err.errno == errno.EFBIG:
+        return f"file too large{target} (a file-size limit such as ulimit -f): raise the limit, or write smaller files (more shards), and re-run"
+    if err.errno in ACCESS_ERRNOS and name:
+        return f"cannot open {name} ({os.strerror(err.errno).lower()}): {_access_fix(err.errno)}, and re-run"
+    return None
+
+
+def _free_space(path: str | None) -> str:
+    if not path or is_remote(path):
+        return ""
+    import shutil
+
+    directory = os.path.dirname(os.path.abspath(path))
+    while directory and not os.path.isdir(directory):
+        directory = os.path.dirname(directory)
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return ""
+    return f" ({free:,} bytes free there)"

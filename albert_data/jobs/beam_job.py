@@ -89,7 +89,7 @@ def check_settings(settings: BeamSettings) -> None:
     ):
         if value is not None and value < 1:
             raise UserError(f"{flag} {value} must be >= 1")
-    check_known_options(list(settings.pass_through), settings.command_options)
+    check_known_options(list(settings.pass_through), command_options=settings.command_options)
 
 
 def check_paths(settings: BeamSettings, paths: dict[str, list[str]]) -> None:

@@ -6,14 +6,14 @@ options and prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.files.tfrecord import read_records
+from albert_data.files.tfrecord import CorruptRecordError, read_records
 from albert_data.records.schema import (
     FLOAT_FEATURES_P,
     INT_FEATURES_L,
@@ -25,6 +25,7 @@ from albert_data.records.schema import (
 from albert_data.records.validate import RecordStats, validate_record
 
 MAX_PROBLEMS_SHOWN = 10
+PROGRESS_EVERY = 512  # records between two progress reports
 _RECORD_NAME = re.compile(r"\.tf_?record", re.IGNORECASE)
 
 
@@ -37,6 +38,7 @@ class InspectVocab:
     cls: int
     sep: int
     mask: int
+    fingerprint: str = ""  # the tokenizer's, as make-pretraining records it in stats.json
 
     @property
     def size(self) -> int:
@@ -47,19 +49,66 @@ class InspectVocab:
         return self.pieces[token_id] if 0 <= token_id < self.size else f"<id {token_id}?>"
 
 
-def load_vocab(path: str) -> InspectVocab:
+def load_vocab(path: str, *, recorded: dict | None = None) -> InspectVocab:
     """A SentencePiece ``.model`` or a WordPiece ``vocab.txt``, loaded with the project's
-    tokenizers (word segmentation and lower-casing do not matter for decoding ids)."""
+    tokenizers. Decoding ids needs no settings, but the fingerprint does: it is taken
+    with the settings ``recorded`` in the records' ``stats.json`` (its ``vocabulary``
+    entry) when given, else with the defaults ``make-pretraining`` uses."""
     from albert_data.text.tokenization import load_tokenizer
 
-    if path.endswith(".model") or _looks_like_protobuf(path):
-        tokenizer = load_tokenizer(spm_model=path, word_segmenter="none")
-    else:
-        tokenizer = load_tokenizer(vocab_file=path, do_lower_case=False, word_segmenter="none")
+    is_spm = path.endswith(".model") or _looks_like_protobuf(path)
+    source = {"spm_model": path} if is_spm else {"vocab_file": path}
+    tokenizer = None
+    if recorded:
+        try:
+            tokenizer = load_tokenizer(**source, **_load_options(recorded, is_spm=is_spm))
+        except UserError:
+            tokenizer = None  # settings this vocabulary cannot have: it is another one
+    if tokenizer is None:
+        tokenizer = load_tokenizer(**source)
     size = int(tokenizer.vocab_size)
     pieces = tuple(tokenizer.id_to_piece(np.arange(size)))
     s = tokenizer.special
-    return InspectVocab(pieces=pieces, pad=s.pad, cls=s.cls, sep=s.sep, mask=s.mask)
+    return InspectVocab(
+        pieces=pieces,
+        pad=s.pad,
+        cls=s.cls,
+        sep=s.sep,
+        mask=s.mask,
+        fingerprint=tokenizer.fingerprint(),
+    )
+
+
+def _load_options(recorded: dict, *, is_spm: bool) -> dict:
+    """``load_tokenizer`` options that rebuild the tokenizer ``recorded`` describes."""
+    norm = recorded.get("normalization") or {}
+    segmenter = recorded.get("word_segmenter")
+    options: dict = {"word_segmenter": segmenter if segmenter in ("none", "jieba") else None}
+    if is_spm:
+        names = ("nfkc", "lower_case", "strip_accents", "rewrite_quotes")
+        options.update({k: bool(norm[k]) for k in names if k in norm})
+    else:
+        options["do_lower_case"] = recorded.get("do_lower_case")
+        names = ("nfkc", "strip_accents", "rewrite_quotes")
+        options.update({k: True for k in names if norm.get(k)})
+    return options
+
+
+def recorded_vocabulary(files: list[str]) -> dict | None:
+    """The ``vocabulary`` entry of the first ``stats.json`` beside ``files`` that has one."""
+    import json
+
+    from albert_data.records.provenance import stats_paths
+
+    for path in stats_paths(files):
+        try:
+            with fileio.open_raw(path) as fh:
+                entry = json.loads(fh.read().decode("utf-8")).get("vocabulary")
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            continue
+        if isinstance(entry, dict):
+            return entry
+    return None
 
 
 def _looks_like_protobuf(path: str) -> bool:
@@ -183,12 +232,18 @@ def inspect_files(
     max_seq_length: int | None = None,
     max_predictions_per_seq: int | None = None,
     show: int = 3,
+    progress: Callable[[int], None] | None = None,
 ) -> InspectReport:
-    """Decode, validate and count every record of ``files``; keep ``show`` examples."""
+    """Decode, validate and count every record of ``files``; keep ``show`` examples.
+
+    ``progress``, if given, is called with the bytes of the files read since its last
+    call. A file whose framing breaks (truncated, bad CRC, not a TFRecord file) is a
+    problem of the record index where it breaks; the other files are still read.
+    """
     report = InspectReport(files=files)
     for path in files:
         count = 0
-        for index, features in _decoded(path, report):
+        for index, features in _decoded(path, report, progress):
             count += 1
             if features is None:
                 continue
@@ -217,14 +272,41 @@ def inspect_files(
     return report
 
 
-def _decoded(path: str, report: InspectReport) -> Iterator[tuple[int, dict | None]]:
+def _decoded(
+    path: str, report: InspectReport, progress: Callable[[int], None] | None
+) -> Iterator[tuple[int, dict | None]]:
+    """(index, features) of each record (``None`` for a record that is not an Example).
+    Broken framing ends the file: a one-line error naming the file, the index of the
+    record where it breaks and the byte offset."""
+    reported = index = 0
     with fileio.open_raw(path) as raw:
-        for index, data in enumerate(read_records(raw, name=path)):
-            try:
-                yield index, parse(data)
-            except (ValueError, UnicodeDecodeError) as err:
-                _record_problems(report, path, index, [f"not a tf.train.Example ({err})"])
-                yield index, None
+        try:
+            for data in read_records(raw, name=path):
+                if progress is not None and index % PROGRESS_EVERY == 0:
+                    reported = _report_bytes(raw, reported, progress)
+                try:
+                    features = parse(data)
+                except (ValueError, UnicodeDecodeError) as err:
+                    _record_problems(report, path, index, [f"not a tf.train.Example ({err})"])
+                    features = None
+                yield index, features
+                index += 1
+        except CorruptRecordError as err:
+            raise CorruptRecordError(
+                f"{path}: record {index}: {str(err).removeprefix(f'{path}: ')}"
+            ) from None
+        if progress is not None:
+            _report_bytes(raw, reported, progress)
+
+
+def _report_bytes(raw, reported: int, progress: Callable[[int], None]) -> int:
+    try:
+        position = raw.tell()
+    except (OSError, ValueError):
+        return reported
+    if position > reported:
+        progress(position - reported)
+    return max(position, reported)
 
 
 def _size(features: dict, names: tuple[str, ...]) -> int:

@@ -1,0 +1,92 @@
+"""The ``inspect`` job: decode pretraining TFRecords, validate every record, gather
+statistics — after checking that the vocabulary given is the one the records were made
+with (the fingerprint in their ``stats.json``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from albert_data.files import fileio
+from albert_data.jobs.reporting import StepProgress
+from albert_data.records.inspection import InspectReport
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    """The options of one ``inspect`` run."""
+
+    records: tuple[str, ...]
+    vocab: str
+    max_seq_length: int | None = None
+    max_predictions_per_seq: int | None = None
+    show: int = 3
+    as_json: bool = False
+    allow_vocab_mismatch: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    files: list[str]
+    report: InspectReport
+    as_json: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def summary_lines(self) -> list[str]:
+        """The report for stdout: text, or one JSON object."""
+        from albert_data.records.inspection import format_report
+
+        if self.as_json:
+            return [json.dumps(self.report.to_dict(), indent=2, ensure_ascii=False)]
+        return [format_report(self.report)]
+
+    def problem_lines(self) -> list[str]:
+        """``warning: ...``/``error: ...`` lines for stderr (none when all is valid)."""
+        report = self.report
+        lines = []
+        if not report.records_per_file or not sum(report.records_per_file.values()):
+            lines.append(f"warning: no records in {', '.join(self.files)}")
+        lines += [f"error: {problem}" for problem in report.problems]
+        if report.invalid_records:
+            total = sum(report.records_per_file.values())
+            lines.append(
+                f"error: {report.invalid_records} of {total} records invalid"
+                f" ({report.problem_count} problems, first {len(report.problems)} shown)"
+            )
+        lines += [f"error: {', '.join(self.files)}: {p}" for p in report.aggregate_problems]
+        return lines
+
+
+def run(req: InspectRequest) -> InspectResult:
+    """Check the vocabulary against ``stats.json``, then read every record with progress."""
+    from albert_data.records.inspection import (
+        inspect_files,
+        load_vocab,
+        record_files,
+        recorded_vocabulary,
+    )
+    from albert_data.records.provenance import check_vocabulary
+
+    files = record_files(req.records)
+    vocabulary = load_vocab(req.vocab, recorded=recorded_vocabulary(files))
+    check_vocabulary(
+        files,
+        fingerprint=vocabulary.fingerprint,
+        vocab_path=req.vocab,
+        allow_mismatch=req.allow_vocab_mismatch,
+    )
+    total = sum(fileio.file_size(f) for f in files)
+    with StepProgress("inspect reading", total=total, bar=req.progress) as progress:
+        report = inspect_files(
+            files,
+            vocabulary,
+            max_seq_length=req.max_seq_length,
+            max_predictions_per_seq=req.max_predictions_per_seq,
+            show=req.show,
+            progress=progress.update,
+        )
+    return InspectResult(files=files, report=report, as_json=req.as_json)

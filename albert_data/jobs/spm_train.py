@@ -1,0 +1,447 @@
+"""The ``spm-train`` job: a SentencePiece vocabulary trained with ALBERT's recipe.
+
+Streams sentence-per-line input (files, directories, globs, ``.gz``/``.bz2``, ``gs://``
+and other Beam file systems), keeps a uniform sample of at most ``input_sentence_size``
+lines (reservoir sampling seeded by ``seed``, or a Beam pipeline with ``runner``),
+normalises it with :class:`albert_data.text.normalize.Normalization` — the function every
+tokenizer applies before encoding — and trains SentencePiece in-process. Writes
+``PREFIX.model``, ``PREFIX.vocab`` and the ``PREFIX.json`` sidecar, all under temporary
+names first, renamed only once all three are complete.
+
+Every check that can fail (options, inputs, an existing or unwritable output, a prefix
+naming a directory) runs before the input is read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from albert_data.errors import UserError
+from albert_data.files import fileio
+from albert_data.jobs.reporting import StepProgress, note
+
+OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
+ALBERT_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
+ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "–", "£", "€")
+
+
+@dataclass(frozen=True)
+class SpmTrainRequest:
+    """The options of one ``spm-train`` run."""
+
+    inputs: tuple[str, ...]
+    model_prefix: str
+    vocab_size: int = 30000
+    model_type: str = "unigram"
+    lang: str = "en"
+    character_coverage: float | None = None  # None: 0.99995 (en), 0.9995 (zh)
+    input_sentence_size: int = 10_000_000
+    seed: int = 12345
+    num_threads: int | None = None  # None: all cores
+    nfkc: bool = True
+    lower_case: bool = True
+    strip_accents: bool = False
+    rewrite_quotes: bool = False
+    jieba: bool = False
+    hard_vocab_limit: bool = True
+    pad_id: int = 0
+    unk_id: int = 1
+    bos_id: int = -1
+    eos_id: int = -1
+    control_symbols: tuple[str, ...] = ALBERT_CONTROL_SYMBOLS
+    user_defined_symbols: tuple[str, ...] = ALBERT_USER_SYMBOLS
+    overwrite: bool = False
+    verbose: bool = False
+    runner: str | None = None
+    pass_through: tuple[str, ...] = ()
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Sample:
+    lines: list
+    lines_read: int
+    sampler: str
+
+
+@dataclass(frozen=True)
+class SpmTrainResult:
+    paths: dict[str, str]
+    pieces: int
+    lines_read: int
+    sentences: int
+    files: int
+    train_seconds: float
+    elapsed: float
+
+    def summary_lines(self) -> list[str]:
+        return [
+            f"read {self.lines_read} lines from {self.files} file(s); trained on "
+            f"{self.sentences} sentences in {self.train_seconds:.1f}s "
+            f"({self.elapsed:.1f}s in all)"
+        ]
+
+    def written_lines(self) -> list[str]:
+        return [
+            f"wrote {self.paths['.model']} ({self.pieces} pieces)",
+            f"wrote {self.paths['.vocab']}",
+            f"wrote {self.paths['.json']}",
+        ]
+
+
+# --- checks, all before any input is read ----------------------------------------------
+
+
+def output_paths(prefix: str) -> dict[str, str]:
+    """``PREFIX.model`` etc.; a prefix naming a directory is refused (it would write the
+    hidden files ``dir/.model``)."""
+    if (
+        not prefix
+        or prefix.endswith(("/", os.sep))
+        or (not fileio.is_remote(prefix) and os.path.isdir(prefix))
+    ):
+        example = f"{prefix.rstrip('/' + os.sep) or '.'}/spm"
+        raise UserError(
+            f"--model-prefix {prefix!r} names a directory, not a file-name prefix; give e.g. --model-prefix {example} (writes {example}.model, .vocab and .json)"
+        )
+    return {suffix: prefix + suffix for suffix in OUTPUT_SUFFIXES}
+
+
+def check_outputs(paths: dict[str, str], *, overwrite: bool) -> None:
+    existing = [p for p in paths.values() if fileio.exists(p)]
+    if existing and not overwrite:
+        raise UserError(
+            f"{existing[0]} already exists; pass --overwrite or choose another --model-prefix"
+        )
+    fileio.check_writable(paths[".model"], what="--model-prefix")
+
+
+def check_pass_through(req: SpmTrainRequest) -> None:
+    """Beam options need ``--runner`` (the command has refused misspelled ones with
+    :func:`pipelines.options.check_known_options`, which knows its option names)."""
+    if req.pass_through and req.runner is None:
+        raise UserError(
+            f"unknown option {req.pass_through[0]}; Beam pipeline options need --runner"
+        )
+
+
+def build_recipe(req: SpmTrainRequest):
+    from vocab.spm_recipe import CHARACTER_COVERAGE, SpmRecipe
+
+    if req.jieba and req.lang != "zh":
+        raise UserError("--jieba pre-segments Chinese; use it with --lang zh")
+    recipe = SpmRecipe(
+        vocab_size=req.vocab_size,
+        model_type=req.model_type,
+        pad_id=req.pad_id,
+        unk_id=req.unk_id,
+        bos_id=req.bos_id,
+        eos_id=req.eos_id,
+        control_symbols=req.control_symbols,
+        user_defined_symbols=req.user_defined_symbols,
+        character_coverage=req.character_coverage or CHARACTER_COVERAGE[req.lang],
+        input_sentence_size=req.input_sentence_size,
+        hard_vocab_limit=req.hard_vocab_limit,
+    )
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe) -> None:
+    symbols = set(recipe.control_symbols) | set(recipe.user_defined_symbols)
+    for name in ALBERT_CONTROL_SYMBOLS:
+        if name not in symbols:
+            raise UserError(
+                f"--control-symbols {','.join(recipe.control_symbols)} lacks {name}, which ALBERT "
+                f"pretraining needs; add it back"
+            )
+    for flag, value in (("--pad-id", recipe.pad_id), ("--unk-id", recipe.unk_id)):
+        if value < 0:
+            raise UserError(
+                f"{flag} {value}: ALBERT needs a padding and an unknown symbol; use an id >= 0"
+            )
+    if recipe.vocab_size < 1:
+        raise UserError(f"--vocab-size {recipe.vocab_size} must be positive")
+
+
+def build_normalization(req: SpmTrainRequest):
+    from albert_data.text.normalize import Normalization
+
+    return Normalization(
+        nfkc=req.nfkc,
+        lower_case=req.lower_case,
+        strip_accents=req.strip_accents,
+        rewrite_quotes=req.rewrite_quotes,
+    )
+
+
+# --- sampling --------------------------------------------------------------------------
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw binary stream that reports the (compressed) bytes it reads to a progress."""
+
+    def __init__(self, raw, progress: StepProgress):
+        super().__init__()
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._progress.update(len(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def iter_lines(path: str, progress: StepProgress):
+    """The non-empty, stripped lines of one file (UTF-8, BOM dropped, bad bytes replaced);
+    ``progress`` is advanced by the raw (compressed) bytes read. A corrupt compressed file
+    raises the reader's one-line :class:`UserError`."""
+    stream = fileio.open_read(
+        path, wrap_raw=lambda raw: io.BufferedReader(_CountingReader(raw, progress))
+    )
+    with io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace") as text:
+        for line in text:
+            line = line.strip()
+            if line:
+                yield line
+
+
+def sample_locally(files: list[str], req: SpmTrainRequest) -> Sample:
+    import numpy as np
+
+    from vocab.reservoir import Reservoir
+
+    reservoir = Reservoir(req.input_sentence_size, np.random.default_rng(req.seed))
+    total = sum(fileio.file_size(f) for f in files)
+    with StepProgress("spm-train reading", total=total, bar=req.progress) as progress:
+        for path in files:
+            reservoir.extend(iter_lines(path, progress))
+    return Sample(reservoir.sample(), reservoir.seen, "reservoir")
+
+
+def sample_with_beam(files: list[str], req: SpmTrainRequest) -> Sample:
+    """The ``input_sentence_size`` lines with the smallest seeded keys, drawn by a Beam
+    pipeline and written under ``--temp_location`` (a local temporary directory by default).
+
+    Beam's text reader ends a truncated gzip file in silence, so local compressed inputs
+    are decompressed to their end first (remote ones cannot be checked from here)."""
+    import numpy as np
+
+    for path in files:
+        if fileio.compression_of(path) and not fileio.is_remote(path):
+            fileio.verify_complete(path)
+    note(f"spm-train: sampling {len(files)} file(s) with Beam ({req.runner})")
+    lines, lines_read = _run_sample_pipeline(files, req)
+    lines.sort()  # shard order depends on the runner; the seeded shuffle below does not
+    order = np.random.default_rng(req.seed).permutation(len(lines))
+    return Sample([lines[i] for i in order], lines_read, "beam-smallest-keys")
+
+
+def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
+    import shutil
+    import tempfile
+    import uuid
+
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines.options import build_options, counter, run_pipeline
+    from pipelines.spm_sample import LINES_READ, build_sample_pipeline
+
+    options = build_options(
+        runner=req.runner, pass_through=list(req.pass_through), job_name="albert-data-spm-sample"
+    )
+    temp_root = options.get_all_options().get("temp_location")
+    own_temp = not temp_root
+    if own_temp:
+        temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
+    prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
+    pipeline = beam.Pipeline(options=options)
+    build_sample_pipeline(
+        pipeline, files, k=req.input_sentence_size, seed=req.seed, output_prefix=prefix
+    )
+    try:
+        result = run_pipeline(pipeline)
+        shards = [m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list]
+        lines: list[str] = []
+        for shard in shards:
+            with io.TextIOWrapper(FileSystems.open(shard), encoding="utf-8") as f:
+                lines += [ln for ln in (raw.rstrip("\n") for raw in f) if ln]
+    finally:
+        if own_temp:
+            shutil.rmtree(temp_root, ignore_errors=True)
+        else:
+            FileSystems.delete([m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list])
+    return lines, counter(result, LINES_READ)
+
+
+def prepare_sample(lines: list[str], normalization, segmenter) -> list[str]:
+    prepared = []
+    for line in lines:
+        text = normalization(line)
+        if segmenter is not None:
+            text = segmenter.presegment(text)[0]
+        if text:
+            prepared.append(text)
+    return prepared
+
+
+# --- training and writing --------------------------------------------------------------
+
+
+def describe_inputs(files: list[str]) -> str:
+    return files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more files)"
+
+
+def size_error(err, inputs: str, sentences: int, coverage: float) -> UserError:
+    from vocab.spm_recipe import VocabSizeTooLarge
+
+    if isinstance(err, VocabSizeTooLarge):
+        return UserError(
+            f"{inputs}: the sample ({sentences} sentences) supports at most {err.max_size} pieces, "
+            f"not --vocab-size {err.vocab_size}; use --vocab-size {err.max_size}, or "
+            f"--no-hard-vocab-limit to accept fewer pieces, or give more text"
+        )
+    return UserError(
+        f"{inputs}: --vocab-size {err.vocab_size} cannot hold the {err.required} characters and "
+        f"symbols needed at --character-coverage {coverage}; use --vocab-size {err.required} or "
+        f"more, or lower --character-coverage"
+    )
+
+
+def train(sentences: list[str], recipe, files: list[str], *, threads: int, verbose: bool):
+    """The serialized model; a line before and after SentencePiece's (silent) training."""
+    from vocab.base import VocabError
+    from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
+    from vocab.spm_recipe import VocabSizeTooLarge, VocabSizeTooSmall, train_spm
+
+    where = describe_inputs(files)
+    if not sentences:
+        raise UserError(f"{where}: no text to train on (empty input); give sentence-per-line files")
+    note(
+        f"spm-train: training SentencePiece ({recipe.model_type}, {recipe.vocab_size} pieces) "
+        f"on {len(sentences):,} sentences with {threads} thread(s)"
+    )
+    start = time.monotonic()
+    try:
+        model = train_spm(sentences, recipe, num_threads=threads, verbose=verbose)
+        SentencePieceTokenizer(model)  # every special symbol resolvable
+    except (VocabSizeTooLarge, VocabSizeTooSmall) as err:
+        raise size_error(err, where, len(sentences), recipe.character_coverage) from None
+    except VocabError as err:
+        raise UserError(f"{where}: {err}") from None
+    note(f"spm-train: SentencePiece trained in {time.monotonic() - start:.1f}s")
+    return model
+
+
+def vocab_text(model: bytes) -> str:
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    return "".join(
+        f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size())
+    )
+
+
+def write_outputs(paths: dict[str, str], model: bytes, sidecar) -> None:
+    """Write every output under a temporary name, then rename them all; nothing is left
+    behind on failure (a full disk included)."""
+    sidecar_text = json.dumps(sidecar.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    contents = {
+        ".model": model,
+        ".vocab": vocab_text(model).encode("utf-8"),
+        ".json": sidecar_text.encode("utf-8"),
+    }
+    tmp = {s: fileio.temp_name(p) for s, p in paths.items()}
+    try:
+        for suffix in OUTPUT_SUFFIXES:
+            with fileio.open_write(tmp[suffix], compress=False) as fh:
+                fh.write(contents[suffix])
+        for suffix in OUTPUT_SUFFIXES:
+            fileio.rename(tmp[suffix], paths[suffix])
+    finally:
+        fileio.delete([t for t in tmp.values() if fileio.exists(t)])
+
+
+def build_sidecar(req: SpmTrainRequest, recipe, normalization, sample: Sample, **facts):
+    """The ``.json`` sidecar; ``facts`` are ``sentences``, ``files`` and ``threads``."""
+    import datetime
+
+    import sentencepiece
+
+    from albert_data import __version__
+    from vocab.jieba_words import jieba_version
+    from vocab.sidecar import Sidecar
+
+    return Sidecar(
+        normalization=normalization.to_dict(),
+        recipe=recipe.to_dict(),
+        lang=req.lang,
+        pre_segmentation="jieba" if req.jieba else "none",
+        sample={
+            "sentences": facts["sentences"],
+            "lines_read": sample.lines_read,
+            "sampler": sample.sampler,
+            "seed": req.seed,
+            "input_files": facts["files"],
+            "num_threads": facts["threads"],
+        },
+        versions={
+            "sentencepiece": sentencepiece.__version__,
+            "jieba": jieba_version() if req.jieba else None,
+            "albert_data": __version__,
+        },
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def run(req: SpmTrainRequest) -> SpmTrainResult:
+    """Check everything, sample the input, normalise the sample, train, write the outputs."""
+    import sentencepiece as spm
+
+    from albert_data.text.rawtext import check_not_binary
+    from vocab.jieba_words import JiebaSegmenter
+
+    start = time.monotonic()
+    if not req.inputs:
+        raise UserError("no INPUTS given; name sentence-per-line files, directories or globs")
+    check_pass_through(req)
+    recipe = build_recipe(req)
+    normalization = build_normalization(req)
+    paths = output_paths(req.model_prefix)
+    check_outputs(paths, overwrite=req.overwrite)
+    files = fileio.expand_inputs(req.inputs)
+    for path in files:
+        check_not_binary(path)
+    sample = sample_with_beam(files, req) if req.runner else sample_locally(files, req)
+    segmenter = JiebaSegmenter() if req.jieba else None
+    sentences = prepare_sample(sample.lines, normalization, segmenter)
+    threads = req.num_threads or os.cpu_count() or 1
+    train_start = time.monotonic()
+    model = train(sentences, recipe, files, threads=threads, verbose=req.verbose)
+    train_seconds = time.monotonic() - train_start
+    sidecar = build_sidecar(
+        req, recipe, normalization, sample, sentences=len(sentences), files=files, threads=threads
+    )
+    write_outputs(paths, model, sidecar)
+    return SpmTrainResult(
+        paths=paths,
+        pieces=spm.SentencePieceProcessor(model_proto=model).get_piece_size(),
+        lines_read=sample.lines_read,
+        sentences=len(sentences),
+        files=len(files),
+        train_seconds=train_seconds,
+        elapsed=time.monotonic() - start,
+    )

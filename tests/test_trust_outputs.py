@@ -1,0 +1,208 @@
+"""Unwritable outputs and full disks: refused before the work starts where they can be,
+otherwise one line naming the file, exit 2, nothing partial left.
+
+The faults are real: a read-only tmpfs and a tiny full tmpfs (root can mount them; root
+ignores mode bits, so ``chmod`` would prove nothing), a path under a regular file (which
+fails even for root), and a file-size limit (``RLIMIT_FSIZE``, which needs no root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from albert_data.errors import UserError
+from albert_data.files.fileio import check_writable, describe_os_error, public_name, temp_name
+from tests.cli_helpers import BIN, run_cli
+from tests.vocab_corpus import english_sentences, write_lines
+
+EN = english_sentences(800, seed=11)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str):
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    with tmpfs(tmp_path / "ro", "ro,size=64k") as path:
+        yield path
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 256 KB tmpfs filled to the last byte (a probe file still fits: it is empty)."""
+    with tmpfs(tmp_path / "full", "size=256k") as path:
+        with open(path / "filler", "wb", buffering=0) as fh:
+            with contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0" * 4096)
+            with contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0")
+        assert os.statvfs(path).f_bavail == 0
+        yield path
+
+
+def _error_line(proc) -> str:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("error: ")] == [lines[-1]], proc.stderr
+    return lines[-1]
+
+
+def _entries(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+# --- check_writable ---------------------------------------------------------------------
+
+
+def test_check_writable_accepts_a_new_nested_path_and_leaves_no_probe(tmp_path):
+    check_writable(str(tmp_path / "a" / "b" / "out.txt"), what="--output")
+    check_writable(str(tmp_path / "new-dir"), what="--output", directory=True)
+    assert _entries(tmp_path) == []
+
+
+def test_check_writable_refuses_a_read_only_file_system(read_only):
+    with pytest.raises(UserError) as caught:
+        check_writable(str(read_only / "sub" / "out.txt"), what="--output")
+    message = str(caught.value)
+    assert message.startswith(f"--output {read_only}/sub/out.txt: cannot write in {read_only}")
+    assert "read-only file system" in message and "writable file system" in message
+
+
+def test_check_writable_refuses_a_path_under_a_file(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(UserError, match=r"plain is a file, not a directory; choose a path"):
+        check_writable(str(tmp_path / "plain" / "sub" / "out.txt"), what="--output")
+    with pytest.raises(UserError, match=r"--output .*plain is a file; give a directory"):
+        check_writable(str(tmp_path / "plain"), what="--output", directory=True)
+    with pytest.raises(UserError, match=r"is a directory; give a file path"):
+        check_writable(str(tmp_path), what="--output")
+
+
+def test_describe_os_error_names_the_final_file_not_the_temporary_one(tmp_path):
+    final = str(tmp_path / "out.txt")
+    assert public_name(temp_name(final)) == final
+    full = OSError(28, "No space left on device", temp_name(final))
+    assert describe_os_error(full).startswith(f"no space left on device writing {final} (")
+    assert describe_os_error(full).endswith("free space and re-run")
+    big = OSError(27, "File too large", final)
+    assert describe_os_error(big).startswith(f"file too large writing {final}")
+    denied = OSError(13, "Permission denied", final)
+    assert describe_os_error(denied).startswith(f"cannot open {final} (permission denied)")
+    assert describe_os_error(OSError(5, "Input/output error", final)) is None
+
+
+# --- spm-train: checked before the work -------------------------------------------------
+
+
+def test_spm_train_refuses_a_read_only_prefix_before_reading(tmp_path, read_only):
+    corpus = write_lines(tmp_path / "en.txt", EN)
+    proc = run_cli("spm-train", corpus, "--model-prefix", read_only / "v" / "m", check=False)
+    line = _error_line(proc)
+    assert line.startswith(f"error: --model-prefix {read_only}/v/m.model: cannot write in")
+    assert "read-only file system" in line
+    assert "reading" not in proc.stderr and "training" not in proc.stderr  # before any work
+
+
+def test_spm_train_refuses_a_prefix_under_a_file(tmp_path):
+    corpus = write_lines(tmp_path / "en.txt", EN)
+    proc = run_cli("spm-train", corpus, "--model-prefix", f"{corpus}/m", check=False)
+    assert _error_line(proc) == (
+        f"error: --model-prefix {corpus}/m.model: {corpus} is a file, not a directory;"
+        " choose a path outside it"
+    )
+
+
+@pytest.mark.parametrize("prefix", ["out/", "out"])
+def test_spm_train_refuses_a_prefix_naming_a_directory(tmp_path, prefix):
+    corpus = write_lines(tmp_path / "en.txt", EN)
+    (tmp_path / "out").mkdir()
+    proc = run_cli("spm-train", corpus, "--model-prefix", prefix, cwd=tmp_path, check=False)
+    line = _error_line(proc)
+    assert line.startswith(f"error: --model-prefix '{prefix}' names a directory")
+    assert "--model-prefix out/spm" in line
+    assert _entries(tmp_path / "out") == []
+
+
+# --- full disks -------------------------------------------------------------------------
+
+
+def test_spm_train_on_a_full_disk(tmp_path, full_disk):
+    corpus = write_lines(tmp_path / "en.txt", EN)
+    prefix = full_disk / "m"
+    proc = run_cli(
+        "spm-train", corpus, "--model-prefix", prefix, "--vocab-size", "300", check=False
+    )
+    assert _error_line(proc) == (
+        f"error: no space left on device writing {prefix}.model (0 bytes free there):"
+        " free space and re-run"
+    )
+    assert "SentencePiece trained in" in proc.stderr  # it got as far as writing
+    assert _entries(full_disk) == ["filler"]
+
+
+def test_split_sentences_on_a_full_disk(tmp_path, full_disk):
+    raw = write_lines(tmp_path / "raw.txt", EN)
+    out = full_disk / "sentences.txt"
+    proc = run_cli("split-sentences", raw, "-o", out, "--no-progress", check=False)
+    line = _error_line(proc)
+    assert line.startswith(f"error: no space left on device writing {out} (")
+    assert line.endswith("free space and re-run")
+    assert _entries(full_disk) == ["filler"]
+
+
+def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
+    raw = write_lines(tmp_path / "raw.txt", EN[:50])
+    out = read_only / "sentences.txt"
+    proc = run_cli("split-sentences", raw, "-o", out, "--no-progress", check=False)
+    assert _error_line(proc).startswith(f"error: cannot open {out} (read-only file system): ")
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize("command", ["split-sentences", "spm-train"])
+def test_file_size_limit(tmp_path, command):
+    """EFBIG, the fault any user can provoke: one line, nothing partial left."""
+    corpus = write_lines(tmp_path / "in.txt", EN)
+    out_dir = tmp_path / "out"
+    if command == "split-sentences":
+        args, named = ["-o", out_dir / "s.txt", "--no-progress"], out_dir / "s.txt"
+    else:
+        args, named = ["--model-prefix", out_dir / "m", "--vocab-size", "300"], f"{out_dir}/m.model"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [str(BIN), command, corpus, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_limit_file_size(2048),
+    )
+    line = _error_line(proc)
+    assert line.startswith(f"error: file too large writing {named} (a file-size limit")
+    assert _entries(out_dir) == []
