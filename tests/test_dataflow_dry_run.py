@@ -162,3 +162,18 @@ def test_staged_wheel_declares_no_tensorflow():
     assert any(r.startswith("sentencepiece") for r in base)
     assert not any(r.lower().startswith(("tensorflow", "keras", "torch")) for r in base), base
     assert "pipelines/pretraining.py" in names and "vocab/base.py" in names
+
+
+def test_pipelines_and_beam_jobs_do_not_import_tensorflow():
+    """What a worker (and the launcher of a Beam job) imports pulls in no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, albert_data.jobs.make_pretraining, albert_data.jobs.split_sentences, "
+        "pipelines.pretraining, pipelines.split_sentences, pipelines.shuffle, pipelines.spm_sample; "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'torch'}); "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
