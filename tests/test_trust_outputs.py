@@ -175,7 +175,12 @@ def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
     raw = write_lines(tmp_path / "raw.txt", EN[:50])
     out = read_only / "sentences.txt"
     proc = run_cli("split-sentences", raw, "-o", out, "--no-progress", check=False)
-    assert _error_line(proc).startswith(f"error: cannot open {out} (read-only file system): ")
+    line = _error_line(proc)  # refused by the up-front check, before any reading
+    assert (
+        line.startswith(f"error: --output {out}: cannot write in ")
+        and "(read-only file system)" in line
+    )
+    assert _entries(read_only) == []
 
 
 def _limit_file_size(limit: int):

@@ -345,12 +345,14 @@ SPACE_ERRNOS = frozenset(
 )
 ACCESS_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR})
 _TEMP_NAME = re.compile(r"\.tmp-[0-9a-f]{12}-(?=[^/]*$)")
+# A command's hidden work directory beside its outputs (albert_data.jobs.beam_job.WorkDir).
+_WORK_DIR_NAME = re.compile(r"/\.albert-data-[a-z-]+-[0-9a-f]{12}/")
 _PROBE_PREFIX = ".albert-data-probe-"
 
 
 def public_name(path: str) -> str:
     """The final name of a file written under :func:`temp_name` (``path`` otherwise)."""
-    return _TEMP_NAME.sub("", path)
+    return _WORK_DIR_NAME.sub("/", _TEMP_NAME.sub("", path))
 
 
 def check_writable(path: str, *, what: str, directory: bool = False) -> None:

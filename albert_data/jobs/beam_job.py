@@ -194,8 +194,12 @@ class WorkDir:
         written in a dry run)."""
         work = cls(f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}")
         if not dry_run:
-            with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
-                fh.write(json.dumps(_owner()).encode())
+            try:
+                with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
+                    fh.write(json.dumps(_owner()).encode())
+            except BaseException:
+                work.remove()
+                raise
         return work
 
     def file(self, name: str) -> str:

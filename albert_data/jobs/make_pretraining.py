@@ -271,7 +271,7 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
     estimate = estimated_output_bytes(plan, req.dupe_factor)
     num_shards = choose_num_shards(estimate, req)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
-    work = _create_work_dir(req)
+    work = _create_work_dir(req, finals[0])
     try:
         counts = _run_pipeline(
             req, plan=plan, tokenizer=tokenizer, config=config, work=work, finals=finals, say=say
@@ -307,19 +307,13 @@ def intermediate_files(work: WorkDir) -> dict:
     }
 
 
-def _create_work_dir(req: MakePretrainingRequest) -> WorkDir:
+def _create_work_dir(req: MakePretrainingRequest, first_output: str) -> WorkDir:
+    if not req.beam.dry_run:
+        fileio.check_writable(req.output, what="--output", directory=True)
     try:
         return WorkDir.create(req.output, "make-pretraining", dry_run=req.beam.dry_run)
-    except (
-        PermissionError,
-        IsADirectoryError,
-        NotADirectoryError,
-        FileExistsError,
-        OSError,
-    ) as err:
-        raise UserError(
-            f"cannot write to --output {req.output} ({err.strerror or err}); choose a writable directory"
-        ) from err
+    except OSError as err:  # named after the output, for the one-line report
+        raise OSError(err.errno, err.strerror, first_output) from err
 
 
 def _transform(req, *, tokenizer, config, work, finals, progress_dir):

@@ -132,13 +132,12 @@ def _prepare(
     parent = fileio.parent_dir(finals[0])
     if not dry_run:
         check_outputs(finals, overwrite=req.overwrite)
+        fileio.check_writable(finals[0], what="--output")
         clear_leftovers(parent, say=say)
     try:
         work = WorkDir.create(parent, "split", dry_run=dry_run)
-    except OSError as err:
-        raise UserError(
-            f"cannot write to {parent} ({err.strerror or err}); choose a writable --output"
-        ) from err
+    except OSError as err:  # named after the output, for the one-line report
+        raise OSError(err.errno, err.strerror, finals[0]) from err
     return finals, work
 
 
