@@ -168,6 +168,8 @@ def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:
 def stage_profile(corpus: Path, model: Path) -> dict:
     """Seconds per pure stage over the 1x corpus in this process (one core)."""
     import numpy as np
+
+    from albert_data.files.docranges import ByteRange, read_range
     from albert_data.pretraining.document_records import (
         PretrainingConfig,
         document_hash,
@@ -180,8 +182,6 @@ def stage_profile(corpus: Path, model: Path) -> dict:
         create_instances,
     )
     from albert_data.pretraining.masking import MaskingConfig, mask_sequence
-
-    from albert_data.files.docranges import ByteRange, read_range
     from albert_data.text.tokenization import load_tokenizer
 
     tok = load_tokenizer(spm_model=str(model))

@@ -20,15 +20,6 @@ from __future__ import annotations
 import json
 
 import apache_beam as beam
-import numpy as np
-from albert_data.pretraining.document_records import (
-    DocumentRngs,
-    PretrainingConfig,
-    VocabIds,
-    document_hash,
-    document_records,
-)
-from albert_data.pretraining.instances import TokenizedDocument
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
@@ -38,6 +29,14 @@ from albert_data.files.docranges import read_range
 from albert_data.files.fileio import open_write
 from albert_data.files.partfiles import merged
 from albert_data.files.tfrecord import frame
+from albert_data.pretraining.document_records import (
+    DocumentRngs,
+    PretrainingConfig,
+    VocabIds,
+    document_hash,
+    document_records,
+)
+from albert_data.pretraining.instances import TokenizedDocument
 from albert_data.records.stats import PretrainingStats
 from albert_data.text.documents import SplitConfig, clean_document
 from albert_data.text.rawtext import RawDocument, decode_line
@@ -130,9 +129,6 @@ class MakeRecords(beam.DoFn):
         stats.input_tokens += doc.num_tokens
         if doc.num_sentences == 1 and doc.num_tokens > 1:
             stats.one_sentence_documents += 1
-        stats.long_sentences += int(
-            np.count_nonzero(np.diff(doc.offsets) > self.config.instances.max_num_tokens)
-        )
         records = []
         for rec in document_records(
             doc,

@@ -4,6 +4,7 @@ fake vocabulary, and a serialiser for arbitrary (also broken) feature dicts."""
 from __future__ import annotations
 
 import numpy as np
+
 from albert_data.pretraining.document_records import (
     PretrainingConfig,
     VocabIds,
@@ -12,7 +13,6 @@ from albert_data.pretraining.document_records import (
 )
 from albert_data.pretraining.instances import InstanceConfig, TokenizedDocument
 from albert_data.pretraining.masking import MaskingConfig
-
 from albert_data.records import schema
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from albert_data.pretraining.masking import (
     MaskingConfig,
     mask_record,
     mask_sequence,
     prediction_budget,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 CLS, SEP, MASK = 2, 3, 4
 REGULAR = np.arange(5, 1000, dtype=np.int32)
