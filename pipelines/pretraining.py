@@ -19,7 +19,6 @@ model bytes, not a local path), so the pipeline runs unchanged on remote workers
 from __future__ import annotations
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
@@ -108,9 +107,6 @@ class MakeRecords(beam.DoFn):
         stats.input_tokens += doc.num_tokens
         if doc.num_sentences == 1 and doc.num_tokens > 1:
             stats.one_sentence_documents += 1
-        stats.long_sentences += int(
-            np.count_nonzero(np.diff(doc.offsets) > self.config.instances.max_num_tokens)
-        )
         records = []
         for rec in document_records(
             doc,

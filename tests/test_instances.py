@@ -13,6 +13,7 @@ from albert_data.pretraining.instances import (
     InstanceConfig,
     TokenizedDocument,
     create_instances,
+    cut_long_sentences,
     truncation_counts,
 )
 
@@ -259,3 +260,47 @@ def test_reused_document_generators_give_the_fresh_streams():
     assert not np.array_equal(
         document_rng(1, b"a" * 20, 0).random(3), document_rng(1, b"a" * 20, 1).random(3)
     )
+
+
+def pieces_of(cut):
+    return [cut.doc.ids[a:b].tolist() for a, b in zip(cut.doc.offsets[:-1], cut.doc.offsets[1:])]
+
+
+def test_long_sentences_are_cut_at_word_starts_into_pieces_that_fit():
+    # Words of 3 tokens (start + 2 continuations): 10 words = 30 tokens, at most 8 per piece.
+    ids = list(range(100, 130))
+    starts = [i % 3 == 0 for i in range(30)]
+    cut = cut_long_sentences(doc_of([[5, 6], ids, [7, 8, 9]], [[1, 1], starts, [1, 1, 1]]), 8)
+    pieces = pieces_of(cut)
+    assert pieces[0] == [5, 6] and pieces[-1] == [7, 8, 9]
+    assert sum(pieces[1:-1], []) == ids  # nothing lost, order kept
+    assert all(len(p) == 6 for p in pieces[1:-1])  # two whole words each
+    assert all(p[0] % 3 == 100 % 3 for p in pieces[1:-1])  # each starts a word
+    assert (cut.sentences, cut.pieces) == (1, 5)
+
+
+def test_a_word_longer_than_a_piece_is_cut_inside_and_no_piece_is_one_token():
+    cut = cut_long_sentences(doc_of([list(range(17))], [[1] + [0] * 16]), 8)
+    assert [len(p) for p in pieces_of(cut)] == [8, 7, 2]
+    assert sum(pieces_of(cut), []) == list(range(17))
+
+
+def test_documents_without_long_sentences_are_unchanged():
+    doc = doc_of([[1, 2, 3], [4, 5]])
+    cut = cut_long_sentences(doc, 3)
+    assert cut.doc is doc and (cut.sentences, cut.pieces) == (0, 0)
+
+
+@given(documents(), st.integers(2, 40))
+@settings(max_examples=200, deadline=None)
+def test_cut_pieces_always_fit_and_keep_every_token(doc, max_tokens):
+    cut = cut_long_sentences(doc, max_tokens)
+    lengths = np.diff(cut.doc.offsets)
+    assert lengths.max(initial=0) <= max_tokens
+    long = np.diff(doc.offsets) > max_tokens
+    for a, b in zip(doc.offsets[:-1][long], doc.offsets[1:][long]):
+        inside = [o for o in cut.doc.offsets.tolist() if a <= o <= b]
+        assert min(np.diff(inside)) >= (2 if max_tokens >= 3 else 1)
+    assert cut.doc.ids.tolist() == doc.ids.tolist()
+    assert set(doc.offsets.tolist()) <= set(cut.doc.offsets.tolist())
+    assert cut.pieces - cut.sentences == lengths.size - doc.num_sentences

@@ -145,9 +145,36 @@ def test_edge_documents_are_counted_not_fatal(sample_en, tmp_path):
     assert stats["one_sentence_documents"] == 1
     assert stats["sentences_longer_than_sequence"] == 1
     assert stats["instances"] >= 3 * 2
-    assert stats["truncated_tokens"] > 0
+    # The 500-word sentence is cut into pieces of at most 61 tokens: nothing truncated.
+    assert stats["long_sentence_pieces"] >= 500 // 61 + 1
+    assert stats["truncated_tokens"] == 0
     _, recs = records_of(out)
     assert all(int(r["input_mask"].sum()) <= 64 for r in recs)
+
+
+def test_a_sentence_longer_than_the_sequence_loses_no_text(sample_en, tmp_path):
+    docs = tmp_path / "long.txt"
+    words = " ".join(f"word{i % 97}" for i in range(3000))  # ~30 000 bytes, one line
+    docs.write_text(f"{words}\n\nTwo sentences here.\nSecond sentence.\n", encoding="utf-8")
+    out = tmp_path / "long"
+    run_cli(
+        "make-pretraining",
+        docs,
+        "-o",
+        out,
+        "--spm-model",
+        sample_en["spm"],
+        *("--max-seq-length", 128, "--dupe-factor", 1, "--num-workers", 1),
+    )
+    counts = json.loads((out / "stats.json").read_text())["counts"]
+    assert counts["sentences_longer_than_sequence"] == 1
+    assert counts["long_sentence_pieces"] >= counts["input_tokens"] // 125
+    assert counts["truncated_tokens"] == 0
+    assert counts["instances"] > counts["input_tokens"] // 125  # (was 1 record before)
+    # Every input token is in a record: each record adds [CLS] and two [SEP].
+    assert counts["tokens"] - 3 * counts["instances"] == counts["input_tokens"]
+    _, recs = records_of(out)
+    assert len(recs) == counts["instances"] > 20
 
 
 def test_jsonl_input(sample_en, tmp_path):

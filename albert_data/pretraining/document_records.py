@@ -22,6 +22,7 @@ from albert_data.pretraining.instances import (
     InstanceConfig,
     TokenizedDocument,
     create_instances,
+    cut_long_sentences,
 )
 from albert_data.pretraining.masking import (
     MaskingConfig,
@@ -135,11 +136,17 @@ def document_records(
 ) -> Iterator[OutputRecord]:
     """All records of one document over all duplicates.
 
-    ``stats``, if given, receives ``skip(reason)`` and ``truncated(n)`` calls; ``rngs``
-    (a :class:`DocumentRngs` the caller keeps) avoids building a generator per duplicate.
+    Sentences longer than ``max_seq_length - 3`` tokens are cut into pieces first
+    (:func:`cut_long_sentences`). ``stats``, if given, receives ``skip(reason)``,
+    ``truncated(n)`` and ``long_sentences(sentences, pieces)`` calls; ``rngs`` (a
+    :class:`DocumentRngs` the caller keeps) avoids building a generator per duplicate.
     """
     shape = config.shape
     rngs = rngs or DocumentRngs()
+    cuts = cut_long_sentences(doc, config.instances.max_num_tokens)
+    if stats is not None and cuts.sentences:
+        stats.long_sentences_cut(cuts.sentences, cuts.pieces)
+    doc = cuts.doc
     for dupe in range(config.dupe_factor):
         rng = rngs(config.random_seed, digest, dupe)
         outcome = create_instances(

@@ -10,6 +10,10 @@ a random length in [2, target] with probability ``short_seq_prob``; sentences ar
 accumulated into a chunk until the target is reached (or the document ends);
 segment A is the first 1..k-1 sentences, B the rest; with probability 0.5 A and B are
 swapped (label 1); the pair is truncated from a random end of the longer side.
+
+A sentence longer than ``max_seq_length - 3`` tokens is first cut at word boundaries
+into pieces that each fit (:func:`cut_long_sentences`), so no text is lost beyond the
+pair truncation (Google's code truncated such a sentence to one instance).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class TokenizedDocument:
     ids: np.ndarray  # int32 [total]
     word_starts: np.ndarray  # bool [total]
     offsets: np.ndarray  # int64 [num_sentences + 1], sentence i is ids[offsets[i]:offsets[i+1]]
+    # bool [num_sentences] or None: the pieces of a cut long sentence, each a chunk alone
+    alone: np.ndarray | None = None
 
     @classmethod
     def from_sentences(
@@ -80,6 +86,51 @@ class TokenizedDocument:
     @property
     def num_tokens(self) -> int:
         return int(self.ids.size)
+
+
+@dataclass(frozen=True)
+class LongSentenceCuts:
+    """A document with its over-long sentences cut, and how many were cut into how many
+    pieces."""
+
+    doc: TokenizedDocument
+    sentences: int = 0
+    pieces: int = 0
+
+
+def cut_long_sentences(doc: TokenizedDocument, max_tokens: int) -> LongSentenceCuts:
+    """Cut every sentence longer than ``max_tokens`` into pieces of at most ``max_tokens``,
+    each marked to form a chunk alone (see :func:`create_instances`).
+
+    Greedy from the start: each piece ends just before the last word start that keeps it
+    within ``max_tokens`` and at least two tokens long (mid-word only where no word start
+    does); a last piece of a single token borrows one from the piece before, so every
+    piece can form a pair.
+    """
+    if max_tokens < 2:
+        raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")
+    lengths = np.diff(doc.offsets)
+    long = np.flatnonzero(lengths > max_tokens)
+    if long.size == 0:
+        return LongSentenceCuts(doc)
+    cuts: list[int] = []
+    for i in long.tolist():
+        start, end = int(doc.offsets[i]), int(doc.offsets[i + 1])
+        word_starts = np.flatnonzero(doc.word_starts[start + 1 : end]) + start + 1
+        pos = start
+        while end - pos > max_tokens:
+            j = int(np.searchsorted(word_starts, pos + max_tokens, side="right")) - 1
+            pos = int(word_starts[j]) if j >= 0 and word_starts[j] > pos + 1 else pos + max_tokens
+            cuts.append(pos)
+        if end - cuts[-1] < 2:
+            cuts[-1] -= 1
+    offsets = np.union1d(doc.offsets, np.asarray(cuts, dtype=np.int64)).astype(np.int64)
+    # A sentence is a piece when it lies inside one of the long sentences.
+    owner = np.searchsorted(doc.offsets, offsets[:-1], side="right") - 1
+    alone = np.zeros(doc.num_sentences, dtype=bool)
+    alone[long] = True
+    cut = TokenizedDocument(doc.ids, doc.word_starts, offsets, alone[owner])
+    return LongSentenceCuts(cut, int(long.size), int(long.size) + len(cuts))
 
 
 @dataclass(frozen=True)
@@ -121,20 +172,36 @@ def create_instances(
         target = int(rng.integers(2, max_tokens + 1))
 
     outcome = DocumentOutcome()
-    lengths = np.diff(doc.offsets).tolist()
+    for first, last in _chunks(np.diff(doc.offsets).tolist(), target, doc.alone):
+        pair = _split_chunk(doc, first, last, rng)
+        if pair is not None:
+            outcome.instances.append(
+                _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome)
+            )
+    return outcome
+
+
+def _chunks(lengths: list[int], target: int, alone: np.ndarray | None) -> list[tuple[int, int]]:
+    """Sentence ranges [first, last) accumulated until ``target`` tokens (or the end);
+    a sentence marked ``alone`` (a piece of a cut long sentence) is a chunk by itself,
+    so that pieces are never truncated against each other."""
+    chunks = []
     last = len(lengths) - 1
+    alone_list = alone.tolist() if alone is not None else None
     chunk_start = 0  # sentence index
     chunk_len = 0
     for i, length in enumerate(lengths):
+        if alone_list is not None and alone_list[i]:
+            if i > chunk_start:
+                chunks.append((chunk_start, i))
+            chunks.append((i, i + 1))
+            chunk_start, chunk_len = i + 1, 0
+            continue
         chunk_len += length
         if i == last or chunk_len >= target:
-            pair = _split_chunk(doc, chunk_start, i + 1, rng)
-            if pair is not None:
-                outcome.instances.append(
-                    _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome)
-                )
+            chunks.append((chunk_start, i + 1))
             chunk_start, chunk_len = i + 1, 0
-    return outcome
+    return chunks
 
 
 def _split_chunk(doc: TokenizedDocument, first: int, last: int, rng) -> tuple[int, int, int] | None:
