@@ -337,3 +337,26 @@ def test_automatic_byte_ranges_keep_workers_busy():
     assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB
     assert auto_range_bytes(100 * 1024**3) == 64 * 1024 * 1024
     assert auto_range_bytes(10) == 1024 * 1024
+
+
+def test_summary_names_every_loss_in_words(sample_en, tmp_path):
+    corpus = tmp_path / "c.txt"
+    text = sample_en["sentences"].read_bytes()
+    corpus.write_bytes(text.replace(b"the", b"th\xffe", 1) + b"\n\nHello\n")
+    proc = run_cli(
+        "make-pretraining",
+        corpus,
+        "-o",
+        tmp_path / "out",
+        "--spm-model",
+        sample_en["spm"],
+        "--max-seq-length",
+        32,
+        "--dupe-factor",
+        1,
+    )
+    summary = proc.stderr
+    assert "undecodable bytes replaced by U+FFFD: 1" in summary
+    assert "tokens truncated from over-long pairs:" in summary
+    assert "sentences longer than a sequence, cut at word boundaries:" in summary
+    assert "{" not in summary  # no raw dict
