@@ -8,10 +8,8 @@ import json
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from albert_data.errors import UserError  # noqa: E402
-from albert_data.model import (  # noqa: E402
+from albert_data.errors import UserError
+from albert_data.model import (
     AlbertAttention,
     AlbertConfig,
     AlbertEmbeddings,
@@ -23,7 +21,7 @@ from albert_data.model import (  # noqa: E402
     dummy_inputs,
     preset,
 )
-from albert_data.model.activations import get_activation  # noqa: E402
+from albert_data.model.activations import get_activation
 
 # The reference implementations' encoder sizes (embeddings + shared layer + pooler).
 ENCODER_PARAMS = {

@@ -6,15 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-
-from albert_data.errors import UserError  # noqa: E402
-from albert_data.training.config import DataConfig  # noqa: E402
-from albert_data.training.data import check_records, make_dataset  # noqa: E402
-from albert_data.training.optimizer import WarmupPolynomialDecay, uses_weight_decay  # noqa: E402
-from albert_data.training.trainer import train  # noqa: E402
-from tests.train_support import PREDS, SEQ, VOCAB, configs, write_records  # noqa: E402
+from albert_data.errors import UserError
+from albert_data.training.config import DataConfig
+from albert_data.training.data import check_records, make_dataset
+from albert_data.training.optimizer import WarmupPolynomialDecay, uses_weight_decay
+from albert_data.training.trainer import train
+from tests.train_support import PREDS, SEQ, VOCAB, configs, write_records
 
 
 def _checkpoint_values(prefix: str) -> dict[str, np.ndarray]:
@@ -207,17 +206,6 @@ def test_gzip_records_are_read(tmp_path):
     assert batch["input_ids"].shape == (4, SEQ)
 
 
-def _has_mask_record() -> bool:
-    try:
-        from albert_data.pretraining.masking import mask_record  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _has_mask_record(), reason="albert_data.pretraining.masking.mask_record not there yet"
-)
 def test_dynamic_records_are_masked_on_the_fly_reproducibly(tmp_path):
     write_records(tmp_path, 16, dynamic=True)
     config = DataConfig(

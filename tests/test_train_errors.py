@@ -6,14 +6,11 @@ import dataclasses
 import json
 
 import pytest
+from click.testing import CliRunner
 
-pytest.importorskip("tensorflow")
-
-from click.testing import CliRunner  # noqa: E402
-
-from albert_data.cli import main  # noqa: E402
-from albert_data.model import build_pretraining_model  # noqa: E402
-from tests.train_support import cli_train_args, tiny_config, write_records  # noqa: E402
+from albert_data.cli import main
+from albert_data.model import build_pretraining_model
+from tests.train_support import cli_train_args, tiny_config, write_records
 
 
 def _run(*args):

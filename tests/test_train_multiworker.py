@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-
-from tests.cli_helpers import BIN  # noqa: E402
-from tests.train_support import cli_train_args, write_records  # noqa: E402
+from tests.cli_helpers import BIN
+from tests.train_support import cli_train_args, write_records
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}

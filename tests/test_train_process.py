@@ -11,12 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("tensorflow")
-
-from tests.cli_helpers import BIN  # noqa: E402
-from tests.train_support import cli_train_args, write_records  # noqa: E402
+from tests.cli_helpers import BIN
+from tests.train_support import cli_train_args, write_records
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import queue
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 from albert_data.model import preset
@@ -91,3 +95,78 @@ def cli_train_args(records_glob: str, model_dir: Path, *extra) -> list[str]:
         "32",
         *map(str, extra),
     ]
+
+
+class Running:
+    """A subprocess whose stdout and stderr are read on threads, so that waiting for a
+    line (:meth:`wait_for`) or for the end (:meth:`finish`) never blocks past a deadline."""
+
+    def __init__(self, args, *, env: dict, cwd=None):
+        self.proc = subprocess.Popen(
+            [str(a) for a in args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._err_lines: queue.Queue[str | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self._out, None)),
+            threading.Thread(
+                target=self._pump, args=(self.proc.stderr, self._err, self._err_lines)
+            ),
+        ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+
+    @staticmethod
+    def _pump(stream, into: list[str], lines: queue.Queue | None) -> None:
+        for line in stream:
+            into.append(line)
+            if lines is not None:
+                lines.put(line)
+        if lines is not None:
+            lines.put(None)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        """The first stderr line containing ``text``; AssertionError at EOF or timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {text!r} on stderr within {timeout}s:\n{self.stderr}"
+            try:
+                line = self._err_lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            assert line is not None, f"ended before {text!r}:\n{self.stdout}\n{self.stderr}"
+            if text in line:
+                return line
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._out)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._err)
+
+    def finish(self, timeout: float) -> tuple[int | None, str, str]:
+        """(exit code, stdout, stderr); a process still running after ``timeout`` is
+        killed and reported with code None."""
+        try:
+            code = self.proc.wait(timeout=max(timeout, 0.1))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        return code, self.stdout, self.stderr
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import click
+import contextlib
+import os
+import tempfile
 
-from albert_data.errors import UserError
+import click
 
 
 @click.command("train")
@@ -32,7 +34,9 @@ from albert_data.errors import UserError
     help="A preset model shape instead of --config.",
 )
 @click.option(
-    "--vocab-size", type=click.IntRange(min=1), help="Override the preset's vocab_size (30000)."
+    "--vocab-size",
+    type=click.IntRange(min=1),
+    help="Override the preset's vocab_size (30000); with --vocab the vocabulary's size is used.",
 )
 @click.option("--max-seq-length", type=click.IntRange(min=2), default=512, show_default=True)
 @click.option(
@@ -102,7 +106,14 @@ from albert_data.errors import UserError
 @click.option(
     "--vocab",
     type=click.Path(dir_okay=False),
-    help="SentencePiece .model or vocab.txt: special and replacement ids for dynamic masking.",
+    help="SentencePiece .model or vocab.txt the records were made with: sets the model's "
+    "vocab_size, the special and replacement ids for dynamic masking, and is checked against "
+    "the records' stats.json.",
+)
+@click.option(
+    "--allow-vocab-mismatch",
+    is_flag=True,
+    help="Train even if --vocab is not the vocabulary the records' stats.json names.",
 )
 @click.option(
     "--mask-id",
@@ -153,7 +164,8 @@ from albert_data.errors import UserError
     type=click.IntRange(min=1),
     help="Stop (with a checkpoint) after this many steps of this run.",
 )
-def train(**opts):
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's C++ start-up and runtime logs.")
+def train(verbose: bool, **options):
     """Train ALBERT (MLM + SOP) on RECORDS written by make-pretraining.
 
     \b
@@ -161,94 +173,45 @@ def train(**opts):
     SIGTERM saves a checkpoint and exits 0. A NaN/inf loss stops with an error and
     keeps the last good checkpoint.
     """
-    from albert_data.training.trainer import train as run_training
+    _quiet_tensorflow(verbose)
+    from albert_data.jobs.train import TrainRequest, run
 
-    model_config = _model_config(opts)
-    data, optimizer, run = _configs(opts, model_config)
-    result = run_training(
-        model_config=model_config,
-        data=data,
-        optimizer_config=optimizer,
-        run=run,
-        log=lambda line: click.echo(line, err=True),
-    )
-    click.echo(f"stopped at step {result.step} ({result.stopped}); checkpoint {result.checkpoint}")
+    options["records"] = tuple(options["records"])
+    options["eval_records"] = tuple(options["eval_records"])
+    result = run(TrainRequest(**options), log=lambda line: click.echo(line, err=True))
+    for line in result.summary_lines():
+        click.echo(line)
 
 
-def _model_config(opts):
-    import dataclasses
+def _quiet_tensorflow(verbose: bool) -> None:
+    """Hide TensorFlow's C++ start-up logs (oneDNN notes, CUDA probes, ``failed call to
+    cuInit`` on a machine without a GPU) unless ``--verbose``: the log level and absl's
+    verbosity are set before TensorFlow is imported, and what its native code writes to
+    stderr while it loads (before its logging is initialised, no setting reaches it) is
+    dropped, or replayed should the import fail."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
+    if verbose:
+        return
+    import absl.logging
 
-    from albert_data.model.config import AlbertConfig, preset
-
-    if bool(opts["config_path"]) == bool(opts["preset"]):
-        raise UserError("give exactly one of --config albert_config.json and --preset NAME")
-    config = (
-        AlbertConfig.from_json(opts["config_path"])
-        if opts["config_path"]
-        else preset(opts["preset"])
-    )
-    if opts["vocab_size"]:
-        config = dataclasses.replace(config, vocab_size=opts["vocab_size"])
-    return config
-
-
-def _dynamic(opts, vocab_size):
-    from albert_data.training.config import DynamicMaskingConfig
-    from albert_data.training.vocab_ids import ids_from_vocab
-
-    ids = {"mask_id": opts["mask_id"], "cls_id": opts["cls_id"], "sep_id": opts["sep_id"]}
-    regular = None
-    if opts["vocab"]:
-        found = ids_from_vocab(opts["vocab"])
-        if found["vocab_size"] > vocab_size:
-            raise UserError(
-                f"--vocab {opts['vocab']} has {found['vocab_size']} pieces but the model's "
-                f"vocab_size is {vocab_size}; use a config whose vocab_size covers the vocab"
-            )
-        ids = {k: found[k] for k in ids}
-        regular = found["regular_ids"]
-    return DynamicMaskingConfig(
-        masked_lm_prob=opts["masked_lm_prob"], max_n=opts["max_n"], regular_ids=regular, **ids
-    )
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    with _native_stderr_hidden():
+        import tensorflow  # noqa: F401
 
 
-def _configs(opts, model_config):
-    from albert_data.training.config import DataConfig, OptimizerConfig, TrainConfig
-
-    data = DataConfig(
-        patterns=tuple(opts["records"]),
-        max_seq_length=opts["max_seq_length"],
-        max_predictions_per_seq=opts["max_predictions_per_seq"],
-        batch_size=opts["train_batch_size"],
-        shuffle_buffer=opts["shuffle_buffer"],
-        seed=opts["seed"],
-        masking=opts["masking"],
-        dynamic=_dynamic(opts, model_config.vocab_size),
-    )
-    optimizer = OptimizerConfig(
-        name=opts["optimizer"],
-        learning_rate=opts["learning_rate"],
-        num_train_steps=opts["num_train_steps"],
-        num_warmup_steps=opts["num_warmup_steps"],
-        weight_decay=opts["weight_decay"],
-        clip_norm=opts["clip_norm"],
-    )
-    run = TrainConfig(
-        model_dir=opts["model_dir"],
-        num_train_steps=opts["num_train_steps"],
-        grad_accum_steps=opts["grad_accum_steps"],
-        save_every=opts["save_every"],
-        keep_checkpoints=opts["keep_checkpoints"],
-        log_every=opts["log_every"],
-        strategy=opts["strategy"],
-        tpu=opts["tpu"],
-        precision=opts["precision"],
-        jit=opts["jit"],
-        init_checkpoint=opts["init_checkpoint"],
-        eval_patterns=tuple(opts["eval_records"]),
-        eval_batch_size=opts["eval_batch_size"],
-        eval_steps=opts["eval_steps"],
-        eval_every=opts["eval_every"],
-        max_steps_this_run=opts["max_steps_this_run"],
-    )
-    return data, optimizer, run
+@contextlib.contextmanager
+def _native_stderr_hidden():
+    """Send file descriptor 2 to a temporary file; replay it if the block raises."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            os.write(2, sink.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -22,6 +22,7 @@ class AlbertAttention(keras.layers.Layer):
         self,
         hidden_size: int,
         num_attention_heads: int,
+        *,
         attention_dropout: float = 0.0,
         hidden_dropout: float = 0.0,
         initializer_range: float = 0.02,

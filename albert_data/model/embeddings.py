@@ -22,6 +22,7 @@ class AlbertEmbeddings(keras.layers.Layer):
         embedding_size: int,
         max_position_embeddings: int,
         type_vocab_size: int,
+        *,
         dropout: float = 0.0,
         initializer_range: float = 0.02,
         **kwargs,

@@ -20,6 +20,7 @@ class AlbertFeedForward(keras.layers.Layer):
         self,
         hidden_size: int,
         intermediate_size: int,
+        *,
         hidden_act: str = "gelu",
         hidden_dropout: float = 0.0,
         initializer_range: float = 0.02,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from albert_data.pretraining.masking import MaskingConfig
+
 STRATEGIES = ("auto", "one_device", "mirrored", "tpu", "multi_worker")
 PRECISIONS = ("fp32", "bf16", "mixed_fp16")
 MASKING = ("auto", "static", "dynamic")
@@ -12,14 +14,13 @@ OPTIMIZERS = ("lamb", "adamw")
 
 @dataclass(frozen=True)
 class DynamicMaskingConfig:
-    """How ``--masking dynamic`` records are masked on the fly (the n-gram algorithm of
-    ``make-pretraining``). Random replacements come from ``regular_ids`` when given
-    (derived from ``--vocab``), else from ``mask_id + 1 .. vocab_size - 1``."""
+    """How ``--masking dynamic`` records are masked on the fly: ``make-pretraining``'s
+    n-gram algorithm with its :class:`MaskingConfig` (whose ``max_predictions_per_seq``
+    the records' shape, :attr:`DataConfig.max_predictions_per_seq`, overrides), plus the
+    special ids. Random replacements come from ``regular_ids`` when given (derived from
+    ``--vocab``), else from ``mask_id + 1 .. vocab_size - 1``."""
 
-    masked_lm_prob: float = 0.15
-    max_n: int = 3
-    favor_shorter_ngram: bool = True
-    do_whole_word_mask: bool = True
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
     mask_id: int = 4
     cls_id: int = 2
     sep_id: int = 3

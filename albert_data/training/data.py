@@ -1,8 +1,9 @@
 """The ``tf.data`` input pipeline over ``make-pretraining``'s TFRecords, and its checks.
 
-``check_records`` runs before any training: it expands the globs, reads the first
-record of every file (a corrupt file fails here, naming it) and compares the first
-records' shapes and ids with the flags and the model config. ``make_dataset`` builds
+``check_records`` runs before any training: it expands the globs, walks every file's
+TFRecord framing (:mod:`albert_data.training.framing`: a corrupt or truncated file fails
+here, naming it and the record), reads the first record of every file and compares the
+first records' shapes and ids with the flags and the model config. ``make_dataset`` builds
 the pipeline: files shuffled and interleaved in parallel, records shuffled, repeated,
 batched with fixed shapes, parsed with :mod:`albert_data.records.schema`, masked on the fly
 for ``--masking dynamic`` records, prefetched.
@@ -10,6 +11,7 @@ for ``--masking dynamic`` records, prefetched.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ import tensorflow as tf
 from albert_data.errors import UserError
 from albert_data.records import schema
 from albert_data.training.config import DataConfig
+from albert_data.training.framing import check_framing
 from albert_data.training.vocab_ids import regular_ids
 
 SAMPLE_RECORDS = 64
@@ -102,6 +105,8 @@ def check_records(
             "pass one kind per flag"
         )
     compression = compressions[files[0]]
+    for path in files:
+        check_framing(path)
     sample: list[dict] = []
     for path in files:
         records = _first_records(path, SAMPLE_RECORDS if not sample else 1, compression)
@@ -150,12 +155,8 @@ def _dynamic_masker(config: DataConfig, vocab_size: int, seed: int):
     from albert_data.pretraining import masking
 
     d = config.dynamic
-    mask_config = masking.MaskingConfig(
-        masked_lm_prob=d.masked_lm_prob,
-        max_predictions_per_seq=config.max_predictions_per_seq,
-        max_n=d.max_n,
-        favor_shorter_ngram=d.favor_shorter_ngram,
-        do_whole_word_mask=d.do_whole_word_mask,
+    mask_config = dataclasses.replace(
+        d.masking, max_predictions_per_seq=config.max_predictions_per_seq
     )
     replacements = regular_ids(d.regular_ids, d.mask_id, vocab_size)
 

@@ -38,7 +38,7 @@ def make_strategy(name: str, tpu: str | None = None) -> tf.distribute.Strategy:
     """
     name = resolve_name(name, tpu)
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
@@ -58,6 +58,18 @@ def make_strategy(name: str, tpu: str | None = None) -> tf.distribute.Strategy:
     raise UserError(
         f"--strategy {name!r} is not one of auto, one_device, mirrored, tpu, multi_worker"
     )
+
+
+def _multi_worker() -> tf.distribute.MultiWorkerMirroredStrategy:
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except tf.errors.OpError as err:
+        task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+        raise UserError(
+            f"--strategy multi_worker: cannot start this worker ({task.get('type')} "
+            f"{task.get('index')} of TF_CONFIG): {str(err).splitlines()[0]}; check that its "
+            "address in TF_CONFIG is free and reachable"
+        ) from None
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
