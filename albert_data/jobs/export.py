@@ -318,9 +318,16 @@ def quiet_tensorflow(verbose: bool) -> None:
 
 
 def _timed(log: Log, what: str):
+    """Log the start of a step; the returned function logs its end when it took a while."""
     start = time.monotonic()
     log(f"export: {what} ...")
-    return lambda: log(f"export: {what}: done in {time.monotonic() - start:.1f} s")
+
+    def done() -> None:
+        seconds = time.monotonic() - start
+        if seconds >= 1:
+            log(f"export: {what}: done in {seconds:.1f} s")
+
+    return done
 
 
 def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
@@ -346,6 +353,7 @@ def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log
 
 def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     """Check everything, load the model, write every chosen format, publish them."""
+    quiet_tensorflow(req.verbose)  # before anything imports TensorFlow
     from albert_data.model.config import AlbertConfig
 
     config_path = config_path_of(req)
@@ -357,7 +365,6 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     staging = staging_directory(req.output)
     try:
         done = _timed(log, f"loading {req.checkpoint or req.model_dir}")
-        quiet_tensorflow(req.verbose)
         from albert_data.interop.loading import load_trained_model
 
         model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
