@@ -8,9 +8,8 @@ import json
 import shutil
 
 import pytest
+import tensorflow as tf  # noqa: E402
 from click.testing import CliRunner
-
-tf = pytest.importorskip("tensorflow")
 
 from albert_data.cli import main  # noqa: E402
 from albert_data.model import build_pretraining_model, preset  # noqa: E402
@@ -39,20 +38,30 @@ def setup(tmp_path_factory):
         assert run.exit_code == 0, run.output
     (root / "bare").mkdir()
     shutil.copyfile(root / "lower.model", root / "bare" / "lower.model")
-    config = dataclasses.replace(preset("tiny"), vocab_size=VOCAB)
-    model = build_pretraining_model(config)
-    initialize_weights(model, 0)
-    (root / "model").mkdir()
-    tf.train.Checkpoint(model=model).write(str(root / "model" / "ckpt-1"))
-    config.to_json(root / "model" / "albert_config.json")
+    # One checkpoint per vocabulary size (export refuses a vocabulary of another size).
+    sizes = {
+        len((root / f"{n}.vocab").read_text().splitlines()) for n in ("lower", "cased", "stripped")
+    }
+    for size in sizes:
+        config = dataclasses.replace(preset("tiny"), vocab_size=size)
+        model = build_pretraining_model(config)
+        initialize_weights(model, 0)
+        (root / f"model-{size}").mkdir()
+        tf.train.Checkpoint(model=model).write(str(root / f"model-{size}" / "ckpt-1"))
+        config.to_json(root / f"model-{size}" / "albert_config.json")
     return root
 
 
 def _export(setup, tmp_path, spm_model, *flags):
     out = tmp_path / "out"
+    size = (
+        len(spm_model.with_suffix(".vocab").read_text().splitlines())
+        if spm_model.with_suffix(".vocab").exists()
+        else len((setup / "lower.vocab").read_text().splitlines())
+    )
     run = CliRunner().invoke(
         main,
-        ["export", "--checkpoint", str(setup / "model" / "ckpt-1"), "--output", str(out)]
+        ["export", "--checkpoint", str(setup / f"model-{size}" / "ckpt-1"), "--output", str(out)]
         + ["--format", "hf", "--spm-model", str(spm_model), *flags],
     )
     assert run.exit_code == 0, run.output

@@ -7,8 +7,7 @@ import json
 
 import numpy as np
 import pytest
-
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402
 
 from albert_data.errors import UserError  # noqa: E402
 from albert_data.interop.checkpoints import (  # noqa: E402

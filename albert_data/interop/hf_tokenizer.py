@@ -13,8 +13,10 @@ and fails next to TensorFlow's). It reproduces, step by step:
 3. the unigram model with the same pieces and scores, ``<unk>`` and ALBERT's
    ``[CLS] A [SEP] B [SEP]`` template with segment ids 0 and 1.
 
-Models trained with jieba pre-segmentation have no ``tokenizers`` equivalent; for them
-no ``tokenizer.json`` is written (``transformers`` then converts ``spiece.model``).
+Models trained with jieba pre-segmentation have no ``tokenizers`` equivalent of the
+segmentation itself. For them the ``tokenizer.json`` written (``presegmented=True``) is the
+rest of the pipeline, for text pre-segmented with
+:class:`albert_data.interop.jieba_presegment.JiebaPreSegmenter` first.
 
 Two deliberate or unavoidable differences remain: the literal strings of the special
 tokens (``[CLS]``, ``[SEP]``, ``[MASK]``, ``<pad>``, ``<unk>``) in text are those tokens,
@@ -80,13 +82,16 @@ def _our_normalizers(normalization: Normalization):
     return steps
 
 
-def tokenizer_json(tokenizer: SentencePieceTokenizer) -> str:
-    """The ``tokenizer.json`` text; a :class:`UserError` when none can be equivalent."""
+def tokenizer_json(tokenizer: SentencePieceTokenizer, *, presegmented: bool = False) -> str:
+    """The ``tokenizer.json`` text; a :class:`UserError` when none can be equivalent.
+
+    ``presegmented``: for a model trained with pre-segmentation, the tokenizer of text
+    already pre-segmented (without it such a model is refused)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.processors import TemplateProcessing
 
     where = tokenizer.path or "the SentencePiece model"
-    if tokenizer.pre_segmentation != "none":
+    if tokenizer.pre_segmentation != "none" and not presegmented:
         raise UserError(
             f"{where}: trained with {tokenizer.pre_segmentation} pre-segmentation, which a tokenizer.json cannot express"
         )

@@ -2,11 +2,10 @@
 
 Writes ``config.json`` (``model_type: albert``), ``model.safetensors`` with the
 parameter names of ``AlbertForPreTraining`` (torch ``Linear`` weights are
-``[out, in]``, so Google's kernels are transposed), and, when given, the SentencePiece
-model as ``spiece.model`` with a ``tokenizer_config.json`` and, where one can be
-equivalent, a ``tokenizer.json`` (``albert_data.interop.hf_tokenizer``) that
-``AutoTokenizer`` loads as written. The decoder weight and
-bias are tied to ``albert.embeddings.word_embeddings.weight`` and ``predictions.bias``
+``[out, in]``, so Google's kernels are transposed), and, when given, the tokenizer's
+files (:mod:`albert_data.interop.hf_tokenizer_files`: ``spiece.model`` or ``vocab.txt``,
+``tokenizer.json``, ``tokenizer_config.json``) that ``AutoTokenizer`` loads. The decoder
+weight and bias are tied to ``albert.embeddings.word_embeddings.weight`` and ``predictions.bias``
 in ``transformers``, so only those are stored. The safetensors file is written here
 (8-byte header length, JSON header, little-endian float32 data).
 """
@@ -15,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -142,41 +141,15 @@ def write_safetensors(path: str | Path, tensors: dict[str, np.ndarray]) -> None:
 
 
 def export_huggingface(
-    model,
-    directory: str | Path,
-    *,
-    spm_model: str | None = None,
-    do_lower_case: bool = False,
-    keep_accents: bool = True,
-    tokenizer_json: str | None = None,
+    model, directory: str | Path, *, tokenizer_files: Mapping[str, bytes] | None = None
 ) -> Path:
-    """Write ``config.json``, ``model.safetensors`` and the tokenizer files to ``directory``."""
+    """Write ``config.json``, ``model.safetensors`` and the tokenizer files (name → bytes,
+    from :mod:`albert_data.interop.hf_tokenizer_files`) to ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = hf_state(model)  # raises UserError for layouts transformers cannot hold
     (directory / "config.json").write_text(json.dumps(hf_config(model.config), indent=2) + "\n")
     write_safetensors(directory / "model.safetensors", state)
-    if spm_model:
-        shutil.copyfile(spm_model, directory / "spiece.model")
-        tokenizer = {
-            "tokenizer_class": "AlbertTokenizer",
-            "do_lower_case": do_lower_case,
-            "keep_accents": keep_accents,
-            "remove_space": True,
-            "model_max_length": model.config.max_position_embeddings,
-            "bos_token": "[CLS]",
-            "eos_token": "[SEP]",
-            "unk_token": "<unk>",
-            "sep_token": "[SEP]",
-            "pad_token": "<pad>",
-            "cls_token": "[CLS]",
-            "mask_token": "[MASK]",
-        }
-        if tokenizer_json is not None:
-            # The generic fast class loads tokenizer.json as written; AlbertTokenizer would
-            # rebuild its own normaliser (no NFKC, no control-character removal).
-            tokenizer["tokenizer_class"] = "PreTrainedTokenizerFast"
-            tokenizer["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
-            (directory / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
-        (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer, indent=2) + "\n")
+    for name, content in (tokenizer_files or {}).items():
+        (directory / name).write_bytes(content)
     return directory

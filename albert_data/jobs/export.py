@@ -1,0 +1,382 @@
+"""``export``: a trained model to a TF SavedModel, a Hugging Face directory and a
+Google-named checkpoint.
+
+Every check that can fail runs before TensorFlow is imported and before anything is
+written: the formats, the vocabulary options, the config, the vocabulary against the
+model's ``vocab_size`` and against the one the records were made with (their
+``stats.json``, found beside ``--records`` or in the model directory), and that the output
+can be written. The formats are then written into a hidden staging directory beside the
+output and moved into place only when all of them succeeded, so a failure leaves nothing.
+
+A new export format is one entry in :data:`FORMATS`: its name, subdirectory and writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from albert_data.errors import UserError
+from albert_data.records import provenance
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportInputs:
+    """What every format writer gets: the model, its checkpoint step and the tokenizer files."""
+
+    model: object
+    step: int
+    tokenizer_files: dict[str, bytes]
+
+
+def _write_saved_model(inputs: ExportInputs, directory: Path) -> str:
+    from albert_data.interop.saved_model import export_saved_model
+
+    return export_saved_model(inputs.model, str(directory))
+
+
+def _write_huggingface(inputs: ExportInputs, directory: Path) -> str:
+    from albert_data.interop.huggingface import export_huggingface
+
+    export_huggingface(inputs.model, directory, tokenizer_files=inputs.tokenizer_files)
+    return str(directory)
+
+
+def _write_google(inputs: ExportInputs, directory: Path) -> str:
+    from albert_data.interop.checkpoints import write_google_checkpoint
+
+    prefix = write_google_checkpoint(inputs.model, directory, step=inputs.step)
+    inputs.model.config.to_json(directory / "albert_config.json")
+    return prefix
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    subdir: str
+    write: Callable[[ExportInputs, Path], str]
+    description: str
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat(
+            "savedmodel",
+            "saved_model",
+            _write_saved_model,
+            "TF SavedModel: input_ids, input_mask, segment_ids -> sequence_output, pooled_output (tf.saved_model.load, tensorflow_hub.KerasLayer)",
+        ),
+        ExportFormat(
+            "hf",
+            "hf",
+            _write_huggingface,
+            "transformers AlbertForPreTraining: config.json, model.safetensors and the tokenizer",
+        ),
+        ExportFormat(
+            "google",
+            "google",
+            _write_google,
+            "model.ckpt-N with Google's variable names + albert_config.json",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    output: str
+    model_dir: str | None = None
+    checkpoint: str | None = None
+    config_path: str | None = None
+    formats: tuple[str, ...] = ()  # empty: every format
+    spm_model: str | None = None
+    vocab_file: str | None = None
+    do_lower_case: bool | None = None
+    records: tuple[str, ...] = ()
+    allow_vocab_mismatch: bool = False
+    verbose: bool = False  # TensorFlow's C++ start-up logs
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown:
+            raise UserError(
+                f"--format {unknown[0]!r} is not an export format; choose from {', '.join(FORMATS)}"
+            )
+        if self.spm_model and self.vocab_file:
+            raise UserError(
+                f"--spm-model {self.spm_model} and --vocab-file {self.vocab_file} both given; pass the one vocabulary the records were made with"
+            )
+        if not self.model_dir and not self.checkpoint:
+            raise UserError("give --model-dir or --checkpoint")
+
+    def chosen_formats(self) -> list[ExportFormat]:
+        return [FORMATS[name] for name in dict.fromkeys(self.formats or FORMATS)]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    paths: dict[str, str]
+    loaded: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary_lines(self) -> list[str]:
+        return [f"{name}: {path}" for name, path in self.paths.items()]
+
+
+# -- the checks before any work ------------------------------------------------------------
+
+
+def config_path_of(req: ExportRequest) -> str:
+    if req.config_path:
+        return req.config_path
+    base = Path(req.model_dir) if req.model_dir else Path(req.checkpoint).parent
+    path = str(base / "albert_config.json")
+    if not Path(path).exists():
+        raise UserError(f"{path} does not exist; pass --config albert_config.json")
+    return path
+
+
+def _provenance_files(req: ExportRequest) -> list[str]:
+    """Files whose directories may hold the records' ``stats.json``: the ``--records``, and
+    the model directory (where a copy of it says what the model was trained on)."""
+    from albert_data.files.fileio import expand_inputs
+
+    files = expand_inputs(req.records, what="--records") if req.records else []
+    base = req.model_dir or (str(Path(req.checkpoint).parent) if req.checkpoint else None)
+    if base:
+        files.append(os.path.join(base, provenance.STATS_NAME))
+    return files
+
+
+def recorded_vocabulary(files: list[str]) -> dict:
+    """The ``vocabulary`` entry of the first readable ``stats.json`` beside ``files``."""
+    for path in provenance.stats_paths(files):
+        try:
+            vocab = json.loads(Path(path).read_text(encoding="utf-8")).get("vocabulary")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(vocab, dict):
+            return vocab
+    return {}
+
+
+def _our_tokenizer(req: ExportRequest, recorded: dict):
+    """Our tokenizer with the settings the records were made with (where recorded)."""
+    from albert_data.text.normalize import Normalization
+    from albert_data.text.tokenization import load_tokenizer
+
+    segmenter = recorded.get("word_segmenter")
+    if req.spm_model:
+        return load_tokenizer(spm_model=req.spm_model, word_segmenter=segmenter)
+    extra = recorded.get("normalization") or {}
+    try:
+        norm = Normalization.from_dict(extra) if extra else None
+    except (TypeError, ValueError):
+        norm = None
+    lower = recorded.get("do_lower_case")
+    return load_tokenizer(
+        vocab_file=req.vocab_file,
+        do_lower_case=req.do_lower_case if lower is None else bool(lower),
+        word_segmenter=segmenter,
+        nfkc=norm.nfkc if norm else None,
+        strip_accents=norm.strip_accents if norm else None,
+        rewrite_quotes=norm.rewrite_quotes if norm else None,
+    )
+
+
+def _wordpiece_for_export(req: ExportRequest, ours, recorded: dict, notes: list[str]):
+    """The WordPiece tokenizer to export: ours, with ``--do-lower-case`` overriding what the
+    records recorded (with a warning)."""
+    from vocab.wordpiece import WordPieceTokenizer
+
+    lower = req.do_lower_case
+    if lower is None or lower == ours.do_lower_case:
+        return ours
+    if "do_lower_case" in recorded:
+        flag = "--do-lower-case" if lower else "--no-do-lower-case"
+        notes.append(
+            f"warning: {flag} overrides the records' stats.json (do_lower_case={ours.do_lower_case}); the exported tokenizer will not encode as the records were made"
+        )
+    return WordPieceTokenizer(
+        ours.id_to_piece(range(ours.vocab_size)),
+        do_lower_case=lower,
+        normalizer=ours.normalizer,
+        path=ours.path,
+    )
+
+
+def tokenizer_files(req: ExportRequest, config, config_path: str, notes: list[str]) -> dict:
+    """The Hugging Face tokenizer files, after checking the vocabulary against the model
+    and the records; ``{}`` without a vocabulary."""
+    from albert_data.interop.hf_tokenizer_files import sentencepiece_files, wordpiece_files
+
+    vocab_path = req.spm_model or req.vocab_file
+    if not vocab_path:
+        return {}
+    files = _provenance_files(req)
+    recorded = recorded_vocabulary(files)
+    ours = _our_tokenizer(req, recorded)
+    if ours.vocab_size != config.vocab_size:
+        raise UserError(
+            f"{vocab_path} has {ours.vocab_size} pieces but the model's vocab_size is {config.vocab_size} ({config_path}); pass the vocabulary the model was trained with"
+        )
+    provenance.check_vocabulary(
+        files,
+        fingerprint=ours.fingerprint(),
+        vocab_path=vocab_path,
+        allow_mismatch=req.allow_vocab_mismatch,
+    )
+    max_len = config.max_position_embeddings
+    if req.spm_model:
+        out = sentencepiece_files(
+            req.spm_model, do_lower_case=req.do_lower_case, model_max_length=max_len
+        )
+    else:
+        exported = _wordpiece_for_export(req, ours, recorded, notes)
+        out = wordpiece_files(exported, model_max_length=max_len)
+    notes.extend(out.notes)
+    return out.files
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def staging_directory(output: str) -> Path:
+    """A hidden directory beside (or in) ``output`` to write into; creating it is the check
+    that ``output`` can be written, before any work."""
+    from albert_data.files.fileio import is_remote
+
+    if is_remote(output):
+        raise UserError(
+            f"--output {output}: export writes a local directory; export locally, then copy it (gsutil -m cp -r)"
+        )
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--output {output} is a file; give a directory")
+    base = _nearest_existing(out)
+    if not base.is_dir():
+        raise UserError(f"--output {output} is under {base}, which is a file; give a directory")
+    try:
+        return Path(tempfile.mkdtemp(prefix=".albert-data-export-", dir=base))
+    except OSError as err:
+        raise UserError(
+            f"--output {output} cannot be written ({base}: {err.strerror}); choose a writable directory"
+        ) from None
+
+
+# -- the work --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native code writes to file descriptor 2 to a scratch file for the block
+    (TensorFlow's C++ start-up lines are written there before any log level applies);
+    replay it if the block raises, so a failing import still shows its cause."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            scratch.seek(0)
+            sys.stderr.write(scratch.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def quiet_tensorflow(verbose: bool) -> None:
+    """Hide TensorFlow's C++ start-up logs (``I0000 … cpu_feature_guard``, ``E0000 … failed
+    call to cuInit`` on a machine without a GPU) unless ``verbose``: the log level is set
+    before TensorFlow is imported, and the lines it prints regardless during the import
+    are dropped."""
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if "tensorflow" not in sys.modules:
+        with _native_stderr_silenced():
+            import tensorflow  # noqa: F401
+
+
+def _timed(log: Log, what: str):
+    """Log the start of a step; the returned function logs its end when it took a while."""
+    start = time.monotonic()
+    log(f"export: {what} ...")
+
+    def done() -> None:
+        seconds = time.monotonic() - start
+        if seconds >= 1:
+            log(f"export: {what}: done in {seconds:.1f} s")
+
+    return done
+
+
+def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    for name in subdirs:
+        target = output / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        os.replace(staging / name, target)
+
+
+def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log) -> dict:
+    paths = {}
+    for fmt in req.chosen_formats():
+        done = _timed(log, f"writing {fmt.name} ({fmt.subdir}/)")
+        written = fmt.write(inputs, staging / fmt.subdir)
+        done()
+        paths[fmt.name] = str(Path(req.output) / Path(written).relative_to(staging))
+    return paths
+
+
+def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
+    """Check everything, load the model, write every chosen format, publish them."""
+    quiet_tensorflow(req.verbose)  # before anything imports TensorFlow
+    from albert_data.model.config import AlbertConfig
+
+    config_path = config_path_of(req)
+    config = AlbertConfig.from_json(config_path)
+    notes: list[str] = []
+    files = tokenizer_files(req, config, config_path, notes)
+    for line in notes:
+        log(line)
+    staging = staging_directory(req.output)
+    try:
+        done = _timed(log, f"loading {req.checkpoint or req.model_dir}")
+        from albert_data.interop.loading import load_trained_model
+
+        model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
+        done()
+        inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
+        try:
+            paths = _write_all(req, inputs, staging, log)
+            _publish(staging, Path(req.output), [f.subdir for f in req.chosen_formats()])
+        except OSError as err:
+            raise UserError(
+                f"--output {req.output}: cannot write the export ({err.filename or staging}: {err.strerror}); free space or choose another directory"
+            ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(paths=paths, loaded=report.summary().splitlines()[0], notes=tuple(notes))
