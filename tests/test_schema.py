@@ -13,10 +13,10 @@ from albert_data.records.schema import (
     FEATURE_ORDER,
     Record,
     RecordShape,
-    feature_spec,
     parse,
     serialize,
 )
+from albert_data.training.data import feature_spec
 
 tf = pytest.importorskip("tensorflow")
 

@@ -115,7 +115,10 @@ def loss_lines(s: dict) -> list[str]:
     for key, words in (
         ("undecodable_bytes_replaced", "undecodable bytes replaced by U+FFFD"),
         ("malformed_lines", "malformed JSONL lines skipped"),
-        ("sentences_longer_than_sequence", "sentences longer than a sequence, cut at word boundaries"),
+        (
+            "sentences_longer_than_sequence",
+            "sentences longer than a sequence, cut at word boundaries",
+        ),
         ("long_sentence_pieces", "pieces those long sentences were cut into"),
         ("truncated_tokens", "tokens truncated from over-long pairs"),
         ("one_sentence_documents", "one-sentence documents split at a word boundary"),

@@ -69,23 +69,6 @@ class Record:
         }
 
 
-def feature_spec(shape: RecordShape) -> dict:
-    """The ``tf.io.parse_*`` feature spec of Google's ``run_pretraining.py`` ``input_fn_builder``."""
-    import tensorflow as tf
-
-    L, P = shape.max_seq_length, shape.max_predictions_per_seq
-    return {
-        "input_ids": tf.io.FixedLenFeature([L], tf.int64),
-        "input_mask": tf.io.FixedLenFeature([L], tf.int64),
-        "segment_ids": tf.io.FixedLenFeature([L], tf.int64),
-        "token_boundary": tf.io.FixedLenFeature([L], tf.int64),
-        "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
-        "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
-        "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
-        "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
-    }
-
-
 # --- protobuf wire encoding -------------------------------------------------------------
 
 

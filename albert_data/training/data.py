@@ -220,9 +220,7 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batches of parsed records (int32 features, float weights, ``example_index``)."""
     seed = config.seed if seed is None else seed
-    spec = schema.feature_spec(
-        schema.RecordShape(config.max_seq_length, config.max_predictions_per_seq)
-    )
+    spec = feature_spec(schema.RecordShape(config.max_seq_length, config.max_predictions_per_seq))
     ds = tf.data.Dataset.from_tensor_slices(list(files))
     shard_records = False
     if input_context and input_context.num_input_pipelines > 1:
@@ -247,3 +245,20 @@ def make_dataset(
     if dynamic:
         ds = ds.map(_dynamic_masker(config, vocab_size, seed), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def feature_spec(shape: schema.RecordShape) -> dict:
+    """The ``tf.io.parse_*`` feature spec of Google's ``run_pretraining.py`` ``input_fn_builder``."""
+    import tensorflow as tf
+
+    L, P = shape.max_seq_length, shape.max_predictions_per_seq
+    return {
+        "input_ids": tf.io.FixedLenFeature([L], tf.int64),
+        "input_mask": tf.io.FixedLenFeature([L], tf.int64),
+        "segment_ids": tf.io.FixedLenFeature([L], tf.int64),
+        "token_boundary": tf.io.FixedLenFeature([L], tf.int64),
+        "masked_lm_positions": tf.io.FixedLenFeature([P], tf.int64),
+        "masked_lm_ids": tf.io.FixedLenFeature([P], tf.int64),
+        "masked_lm_weights": tf.io.FixedLenFeature([P], tf.float32),
+        "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
+    }
