@@ -75,7 +75,7 @@ def _one(corpus: Path, model: Path, strategy: str, shards: int) -> tuple[float, 
     )
     elapsed = time.monotonic() - start
     stats = json.loads((out / "stats.json").read_text())
-    inter = dict(stats["counts"]["shuffle_intermediate"])
+    inter = dict(stats["shuffle_intermediate"])
     inter["output"] = sum(p.stat().st_size for p in out.glob("*.tfrecord"))
     shutil.rmtree(out, ignore_errors=True)
     return elapsed, inter

@@ -111,7 +111,7 @@ def test_make_pretraining_bytes_do_not_depend_on_strategy_or_workers(sample_en, 
             stats = json.loads((out / "stats.json").read_text())
             assert stats["shuffle"] == strategy
             counts = stats["counts"]
-            files = counts.pop("shuffle_intermediate")["files"]
+            files = stats["shuffle_intermediate"]["files"]
             assert (files > 0) == (strategy == "files")
             outputs[(strategy, workers)] = (shard_bytes(out), counts)
     first = outputs[("files", 1)]

@@ -282,13 +282,14 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         )
         if counts is None:
             return RunResult([], None, {}, time.monotonic() - start, dry_run=True)
-        counts["shuffle_intermediate"] = intermediate_files(work)
+        intermediate = intermediate_files(work)
         if req.overwrite:
             fileio.delete(_stale_outputs(existing, req.name))
         publish([work.file(os.path.basename(p)) for p in finals], finals)
         report = _report(
             req, plan=plan, tokenizer=tokenizer, finals=finals, counts=counts, start=start
         )
+        report["shuffle_intermediate"] = intermediate
         stats_path = f"{req.output.rstrip('/')}/stats.json"
         with fileio.open_write(stats_path, compress=False) as fh:
             fh.write(
