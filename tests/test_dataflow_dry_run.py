@@ -32,18 +32,23 @@ def job_steps(proc) -> list[str]:
     return lines[lines.index("job steps:") + 1 :][:-1]  # the last line is the summary
 
 
-def test_make_pretraining_dataflow_job_builds_offline(sample_en):
-    proc = run_cli(
+def dry_make_pretraining(sample, *flags, check: bool = True):
+    """make-pretraining of gs:// paths with the sample's vocabulary, as a Dataflow dry run."""
+    return run_cli(
         "make-pretraining",
         "gs://my-bucket/corpus/*.txt",
         "-o",
         "gs://my-bucket/records",
         "--spm-model",
-        sample_en["spm"],
-        "--num-shards",
-        16,
+        sample["spm"],
         *DATAFLOW,
+        *flags,
+        check=check,
     )
+
+
+def test_make_pretraining_dataflow_job_builds_offline(sample_en):
+    proc = dry_make_pretraining(sample_en, "--num-shards", 16)
     steps = job_steps(proc)
     assert "MakePretraining/Shuffle/GroupByShard" in steps
     assert any(s.startswith("MakePretraining/WriteShards") for s in steps)
@@ -70,16 +75,7 @@ def test_split_sentences_dataflow_job_builds_offline():
 
 
 def test_dry_run_needs_num_shards(sample_en):
-    proc = run_cli(
-        "make-pretraining",
-        "gs://my-bucket/corpus/*.txt",
-        "-o",
-        "gs://my-bucket/records",
-        "--spm-model",
-        sample_en["spm"],
-        *DATAFLOW,
-        check=False,
-    )
+    proc = dry_make_pretraining(sample_en, check=False)
     assert proc.returncode == 2
     assert "--num-shards" in error_line(proc)
 
@@ -93,19 +89,7 @@ def test_dry_run_needs_num_shards(sample_en):
     ],
 )
 def test_bad_runner_options_are_one_line(sample_en, tmp_path, flags, needle):
-    proc = run_cli(
-        "make-pretraining",
-        "gs://my-bucket/corpus/*.txt",
-        "-o",
-        "gs://my-bucket/records",
-        "--spm-model",
-        sample_en["spm"],
-        "--num-shards",
-        4,
-        *DATAFLOW,
-        *flags,
-        check=False,
-    )
+    proc = dry_make_pretraining(sample_en, "--num-shards", 4, *flags, check=False)
     assert proc.returncode == 2
     assert needle in error_line(proc)
 

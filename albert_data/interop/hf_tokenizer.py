@@ -119,10 +119,17 @@ def tokenizer_json(tokenizer: SentencePieceTokenizer, *, presegmented: bool = Fa
     )
     data = json.loads(out.to_str())
     # Control symbols are whole tokens in text, as SentencePiece treats them.
-    data["added_tokens"] = [
+    data["added_tokens"] = special_added_tokens(special, lambda i: vocab[i][0])
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def special_added_tokens(special, piece) -> list[dict]:
+    """``tokenizer.json``'s ``added_tokens``: the special ids (pad, unk, [CLS], [SEP],
+    [MASK]) as whole, unnormalised tokens; ``piece(id)`` gives each one's text."""
+    return [
         {
             "id": i,
-            "content": vocab[i][0],
+            "content": piece(i),
             "single_word": False,
             "lstrip": False,
             "rstrip": False,
@@ -131,4 +138,3 @@ def tokenizer_json(tokenizer: SentencePieceTokenizer, *, presegmented: bool = Fa
         }
         for i in sorted({special.pad, special.unk, special.cls, special.sep, special.mask})
     ]
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

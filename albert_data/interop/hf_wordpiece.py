@@ -34,7 +34,12 @@ import unicodedata
 from functools import lru_cache
 
 from albert_data.errors import UserError
-from albert_data.interop.hf_tokenizer import _FINAL_SIGMA, _char_class, _our_normalizers
+from albert_data.interop.hf_tokenizer import (
+    _FINAL_SIGMA,
+    _char_class,
+    _our_normalizers,
+    special_added_tokens,
+)
 from albert_data.text.normalize import Normalization
 from vocab.wordpiece import MAX_INPUT_CHARS_PER_WORD, WordPieceTokenizer
 
@@ -106,18 +111,7 @@ def wordpiece_tokenizer_json(tokenizer: WordPieceTokenizer) -> str:
         special_tokens=[(cls, special.cls), (sep, special.sep)],
     )
     data = json.loads(out.to_str())
-    data["added_tokens"] = [
-        {
-            "id": i,
-            "content": pieces[i],
-            "single_word": False,
-            "lstrip": False,
-            "rstrip": False,
-            "normalized": False,
-            "special": True,
-        }
-        for i in sorted({special.pad, special.unk, special.cls, special.sep, special.mask})
-    ]
+    data["added_tokens"] = special_added_tokens(special, pieces.__getitem__)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 

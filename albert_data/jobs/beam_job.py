@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -186,7 +185,6 @@ class WorkDir:
     """``DIR/.albert-data-<kind>-<id>/``: temporary outputs, run files, progress."""
 
     path: str
-    removed_stale: list[str] = field(default_factory=list)
 
     @classmethod
     def create(cls, parent: str, kind: str, *, dry_run: bool = False) -> WorkDir:
@@ -204,6 +202,13 @@ class WorkDir:
 
     def file(self, name: str) -> str:
         return f"{self.path}/{name}"
+
+    def progress_dir(self, settings: BeamSettings) -> str | None:
+        """Where local workers report finished ranges (``None``: no progress files, on
+        a remote runner or a remote work directory)."""
+        if settings.local and not fileio.is_remote(self.path):
+            return self.file("progress")
+        return None
 
     def remove(self) -> None:
         fileio.remove_tree(self.path)
@@ -258,6 +263,24 @@ class JobSpec:
     progress_dir: str | None = None
     progress_total: dict[str, int] = field(default_factory=dict)
     description: str = ""
+
+
+def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
+    """The common head of every Beam job: the planned byte ranges, spread over the
+    workers, into the command's composite ``transform`` (labelled ``name``), whose bad
+    input errors go to ``error_path``; returns the transform's outputs."""
+    import apache_beam as beam
+
+    from pipelines.errors import WriteFirstError
+
+    out = (
+        pipeline
+        | "ListRanges" >> beam.Create(plan.ranges)
+        | "SpreadRanges" >> beam.Reshuffle()
+        | name >> transform
+    )
+    out[transform.ERRORS] | "ReportError" >> WriteFirstError(error_path)
+    return out
 
 
 def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]):
@@ -352,7 +375,3 @@ def job_step_names(result) -> list[str]:
     for root in proto.root_transform_ids:
         visit(root)
     return names
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start

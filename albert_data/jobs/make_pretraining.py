@@ -20,6 +20,7 @@ from albert_data.jobs.beam_job import (
     InputPlan,
     JobSpec,
     WorkDir,
+    apply_to_ranges,
     check_paths,
     check_settings,
     clear_leftovers,
@@ -348,24 +349,21 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     """Run the pipeline; the merged counts (``None`` for a dry run)."""
     import apache_beam as beam
 
-    from pipelines.errors import WriteFirstError
     from pipelines.options import counter
 
-    progress_dir = (
-        work.file("progress") if req.beam.local and not fileio.is_remote(work.path) else None
-    )
+    progress_dir = work.progress_dir(req.beam)
     transform = _transform(
         req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
     )
 
     def build(pipeline):
-        out = (
-            pipeline
-            | "ListRanges" >> beam.Create(plan.ranges)
-            | "SpreadRanges" >> beam.Reshuffle()
-            | "MakePretraining" >> transform
+        out = apply_to_ranges(
+            pipeline,
+            plan,
+            name="MakePretraining",
+            transform=transform,
+            error_path=work.file("error.txt"),
         )
-        out[transform.ERRORS] | "ReportError" >> WriteFirstError(work.file("error.txt"))
         out[transform.STATS] | "WriteStats" >> beam.Map(_write_json, work.file("stats.json"))
 
     spec = JobSpec(

@@ -21,6 +21,7 @@ from albert_data.jobs.beam_job import (
     BeamSettings,
     JobSpec,
     WorkDir,
+    apply_to_ranges,
     check_paths,
     check_settings,
     clear_leftovers,
@@ -229,16 +230,12 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
 
 
 def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
-    import apache_beam as beam
 
-    from pipelines.errors import WriteFirstError
     from pipelines.shuffle import ShuffleToShards
     from pipelines.split_sentences import SplitSentences
 
     settings = req.beam
-    progress_dir = (
-        work.file("progress") if settings.local and not fileio.is_remote(work.path) else None
-    )
+    progress_dir = work.progress_dir(settings)
     transform = SplitSentences(
         config=req.config,
         temps=[_temp(work, p) for p in finals],
@@ -251,13 +248,13 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
     )
 
     def build(pipeline):
-        out = (
-            pipeline
-            | "ListRanges" >> beam.Create(plan.ranges)
-            | "SpreadRanges" >> beam.Reshuffle()
-            | "SplitSentences" >> transform
+        apply_to_ranges(
+            pipeline,
+            plan,
+            name="SplitSentences",
+            transform=transform,
+            error_path=work.file("error.txt"),
         )
-        out[transform.ERRORS] | "ReportError" >> WriteFirstError(work.file("error.txt"))
 
     return JobSpec(
         job_name="albert-data-split-sentences",
