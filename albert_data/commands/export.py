@@ -82,7 +82,10 @@ def export(
     (transformers AlbertForPreTraining: config.json, model.safetensors and the tokenizer)
     and OUTPUT/google (model.ckpt-N with Google's variable names + albert_config.json).
     """
+    from albert_data.extras import require
     from albert_data.jobs.export import ExportRequest, run
+
+    require("tensorflow", command="export")
 
     request = ExportRequest(
         output=output,

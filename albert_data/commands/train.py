@@ -173,6 +173,9 @@ def train(verbose: bool, **options):
     SIGTERM saves a checkpoint and exits 0. A NaN/inf loss stops with an error and
     keeps the last good checkpoint.
     """
+    from albert_data.extras import require
+
+    require("tensorflow", command="train")
     _quiet_tensorflow(verbose)
     from albert_data.jobs.train import TrainRequest, run
 
