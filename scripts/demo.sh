@@ -39,6 +39,10 @@ VOCAB_SIZE=$(wc -l < "$OUT/spm.vocab")
   --num-train-steps 100 --num-warmup-steps 10 --learning-rate 1e-2 \
   --save-every 50 --log-every 20
 
+echo "== 7. export (SavedModel, Hugging Face, Google checkpoint)"
+"$AD" export --model-dir "$OUT/model" --output "$OUT/export" --spm-model "$OUT/spm.model" \
+  --records "$OUT/records"
+
 echo
 echo "demo outputs:"
 echo "  raw text            $OUT/raw.txt"
@@ -46,4 +50,5 @@ echo "  sentences           $OUT/sentences.txt"
 echo "  vocabulary          $OUT/spm.model $OUT/spm.vocab $OUT/spm.json"
 echo "  records + stats     $OUT/records/"
 echo "  model + TensorBoard $OUT/model/"
+echo "  exported model      $OUT/export/{saved_model,hf,google}"
 exit 0
