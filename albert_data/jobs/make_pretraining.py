@@ -29,6 +29,7 @@ from albert_data.jobs.beam_job import (
     publish,
     run_job,
 )
+from albert_data.pretraining.config_errors import ConfigError
 
 # Output bytes per input byte and duplicate (English SentencePiece, seq 512: a record
 # is ~2.6 kB for ~2.2 kB of text); used only to choose the number of shards.
@@ -130,29 +131,20 @@ def loss_lines(s: dict) -> list[str]:
 
 
 def pretraining_config(req: MakePretrainingRequest):
+    """The configs of the request; their own range checks become one-line errors."""
+    if req.num_shards is not None and req.num_shards < 1:
+        raise UserError(f"--num-shards {req.num_shards} must be >= 1")
+    try:
+        return _build_pretraining_config(req)
+    except ConfigError as err:
+        raise UserError(err.flag_message()) from None
+
+
+def _build_pretraining_config(req: MakePretrainingRequest):
     from albert_data.pretraining.document_records import PretrainingConfig
     from albert_data.pretraining.instances import InstanceConfig
     from albert_data.pretraining.masking import MaskingConfig
 
-    if req.max_seq_length < 5:
-        raise UserError(
-            f"--max-seq-length {req.max_seq_length} is too small for [CLS] A [SEP] B [SEP]; use at least 5 (ALBERT uses 512)"
-        )
-    for flag, value in (("--masked-lm-prob", req.masked_lm_prob),):
-        if not 0.0 < value <= 1.0:
-            raise UserError(f"{flag} {value} is outside (0, 1]; ALBERT uses 0.15")
-    if not 0.0 <= req.short_seq_prob <= 1.0:
-        raise UserError(f"--short-seq-prob {req.short_seq_prob} is outside [0, 1]; ALBERT uses 0.1")
-    if req.max_predictions_per_seq < 1:
-        raise UserError(
-            f"--max-predictions-per-seq {req.max_predictions_per_seq} must be >= 1; ALBERT uses 20"
-        )
-    if req.max_n < 1:
-        raise UserError(f"--max-n {req.max_n} must be >= 1; ALBERT uses 3")
-    if req.dupe_factor < 1:
-        raise UserError(f"--dupe-factor {req.dupe_factor} must be >= 1")
-    if req.num_shards is not None and req.num_shards < 1:
-        raise UserError(f"--num-shards {req.num_shards} must be >= 1")
     return PretrainingConfig(
         instances=InstanceConfig(
             max_seq_length=req.max_seq_length, short_seq_prob=req.short_seq_prob

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from albert_data.pretraining.config_errors import require
 from albert_data.pretraining.instances import (
     Instance,
     InstanceConfig,
@@ -45,10 +46,13 @@ class PretrainingConfig:
     masking_mode: str = "static"
 
     def __post_init__(self) -> None:
-        if self.dupe_factor < 1:
-            raise ValueError(f"dupe_factor must be >= 1, got {self.dupe_factor}")
-        if self.masking_mode not in MASKING_MODES:
-            raise ValueError(f"masking must be one of {MASKING_MODES}, got {self.masking_mode!r}")
+        require(self.dupe_factor >= 1, "dupe_factor", self.dupe_factor, "must be >= 1")
+        require(
+            self.masking_mode in MASKING_MODES,
+            "masking",
+            self.masking_mode,
+            f"is not one of {', '.join(MASKING_MODES)}",
+        )
 
     @property
     def shape(self) -> RecordShape:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from albert_data.pretraining.config_errors import require
+
 
 @dataclass(frozen=True)
 class InstanceConfig:
@@ -31,12 +33,20 @@ class InstanceConfig:
     short_seq_prob: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.max_seq_length < 5:
-            raise ValueError(
-                f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got {self.max_seq_length}"
-            )
-        if not 0.0 <= self.short_seq_prob <= 1.0:
-            raise ValueError(f"short_seq_prob must be in [0, 1], got {self.short_seq_prob}")
+        require(
+            self.max_seq_length >= 5,
+            "max_seq_length",
+            self.max_seq_length,
+            "is too small for [CLS] A [SEP] B [SEP]; use at least 5",
+            512,
+        )
+        require(
+            0.0 <= self.short_seq_prob <= 1.0,
+            "short_seq_prob",
+            self.short_seq_prob,
+            "is outside [0, 1]",
+            0.1,
+        )
 
     @property
     def max_num_tokens(self) -> int:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from albert_data.pretraining.config_errors import require
+
 
 @dataclass(frozen=True)
 class MaskingConfig:
@@ -40,14 +42,21 @@ class MaskingConfig:
     do_whole_word_mask: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.masked_lm_prob <= 1.0:
-            raise ValueError(f"masked_lm_prob must be in (0, 1], got {self.masked_lm_prob}")
-        if self.max_predictions_per_seq < 1:
-            raise ValueError(
-                f"max_predictions_per_seq must be >= 1, got {self.max_predictions_per_seq}"
-            )
-        if self.max_n < 1:
-            raise ValueError(f"max_n must be >= 1, got {self.max_n}")
+        require(
+            0.0 < self.masked_lm_prob <= 1.0,
+            "masked_lm_prob",
+            self.masked_lm_prob,
+            "is outside (0, 1]",
+            0.15,
+        )
+        require(
+            self.max_predictions_per_seq >= 1,
+            "max_predictions_per_seq",
+            self.max_predictions_per_seq,
+            "must be >= 1",
+            20,
+        )
+        require(self.max_n >= 1, "max_n", self.max_n, "must be >= 1", 3)
 
     def ngram_cdfs(self) -> np.ndarray:
         """Row k-1 is the CDF of n over 1..k (the lengths possible with k words left)."""
