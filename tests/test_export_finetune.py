@@ -19,6 +19,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from albert_data.cli import main
+from albert_data.model.initialization import initialize_weights
 from albert_data.text.tokenization import load_tokenizer
 from tests.cli_helpers import run_cli
 from tests.wordpiece_vocab import chinese_vocab, write_chinese_vocab
@@ -245,7 +246,7 @@ def test_multiple_choice_from_pretrained(zh):
     np.testing.assert_allclose(pooled, np.asarray(want_pooled), atol=1e-4)
     # One fine-tuning step moves the new head and the encoder.
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     before = model.classifier.weight.detach().clone(), model.albert.pooler.weight.detach().clone()
     loss = model(**batch, labels=torch.tensor([1])).loss
     loss.backward()
@@ -357,34 +358,58 @@ def test_saved_model_signature_without_tensorflow_hub(zh):
 # -- a SentencePiece vocabulary trained on jieba-pre-segmented text --------------------------
 
 
+def export_untrained(spm, tmp_path) -> tuple:
+    """A tiny model sized to the SentencePiece model ``spm`` (initial weights), exported to
+    Hugging Face format with ``--spm-model``: the directory and export's stderr."""
+    from albert_data.model import build_pretraining_model, preset
+
+    size = len(spm.with_suffix(".vocab").read_text(encoding="utf-8").splitlines())
+    config = dataclasses.replace(preset("tiny"), vocab_size=size)
+    model = build_pretraining_model(config)
+    initialize_weights(model, 0)
+    (tmp_path / "model").mkdir()
+    tf.train.Checkpoint(model=model).write(str(tmp_path / "model" / "ckpt-1"))
+    config.to_json(tmp_path / "model" / "albert_config.json")
+    out = tmp_path / "export"
+    stderr = cli(
+        "export", "--checkpoint", tmp_path / "model" / "ckpt-1", "--output", out,
+        "--format", "hf", "--spm-model", spm,
+    )  # fmt: skip
+    return out / "hf", stderr
+
+
+def test_english_sentencepiece_export_multiple_choice(sample_en, tmp_path):
+    """The same route for an English SentencePiece vocabulary."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import AlbertForMultipleChoice, AutoTokenizer
+
+    hf, _ = export_untrained(sample_en["spm"], tmp_path)
+    export_dir = str(hf)
+    tokenizer = AutoTokenizer.from_pretrained(export_dir)
+    model, info = AlbertForMultipleChoice.from_pretrained(export_dir, output_loading_info=True)
+    prompt = "Where did the river flow after the storm?"
+    choices = ["To the north.", "Into the old town.", "Nowhere at all.", "Back to the sea."]
+    batch = tokenizer([prompt] * len(choices), choices, padding=True, return_tensors="pt")
+    batch = {name: tensor.unsqueeze(0) for name, tensor in batch.items()}
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert tuple(logits.shape) == (1, 4)
+    assert_encoder_loaded(info, export_dir, model)
+    ours = load_tokenizer(spm_model=str(sample_en["spm"]))
+    sp = ours.special
+    want = [sp.cls, *ours.encode(prompt).ids.tolist(), sp.sep]
+    want += [*ours.encode(choices[1]).ids.tolist(), sp.sep]
+    assert batch["input_ids"][0, 1].tolist()[: len(want)] == want
+
+
 def test_jieba_vocabulary_export_says_what_to_do_and_the_helper_does_it(sample_zh, tmp_path):
     from albert_data.interop.jieba_presegment import JiebaPreSegmenter
-    from albert_data.model import build_pretraining_model, preset
 
     transformers = pytest.importorskip("transformers")
     spm = sample_zh["spm"]
     assert json.loads(spm.with_suffix(".json").read_text())["pre_segmentation"] == "jieba"
-    config = dataclasses.replace(
-        preset("tiny"), vocab_size=len(spm.with_suffix(".vocab").read_text().splitlines())
-    )
-    (tmp_path / "model").mkdir()
-    tf.train.Checkpoint(model=build_pretraining_model(config)).write(
-        str(tmp_path / "model" / "ckpt-1")
-    )
-    config.to_json(tmp_path / "model" / "albert_config.json")
-    out = tmp_path / "export"
-    stderr = cli(
-        "export",
-        "--checkpoint",
-        tmp_path / "model" / "ckpt-1",
-        "--output",
-        out,
-        "--format",
-        "hf",
-        "--spm-model",
-        spm,
-    )
-    hf = out / "hf"
+    hf, stderr = export_untrained(spm, tmp_path)
     (note,) = [line for line in stderr.splitlines() if "pre-segmented" in line]
     assert note.startswith("note: ") and str(spm) in note
     assert (
