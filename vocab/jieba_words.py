@@ -18,6 +18,7 @@ Segmentation uses jieba's default dictionary with HMM new-word discovery on
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
@@ -28,12 +29,22 @@ import numpy as np
 from vocab.chars import CJK_RE, cjk_mask, has_cjk, is_cjk
 
 
+def _import_jieba():
+    """jieba 0.42 imports ``pkg_resources`` where setuptools (< 82) still has it, which
+    warns on every start (and about other packages' namespaces); those warnings are
+    setuptools' to jieba's authors, not ours to the user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pkg_resources")
+        import jieba
+    return jieba
+
+
 @lru_cache(maxsize=1)
 def _shared_jieba():
     """One initialised jieba tokenizer per process (loading the dictionary takes ~0.5 s);
     never modified after creation."""
-    import jieba
-
+    jieba = _import_jieba()
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
     tk.initialize()
@@ -41,8 +52,7 @@ def _shared_jieba():
 
 
 def jieba_version() -> str:
-    import jieba
-
+    jieba = _import_jieba()
     return str(getattr(jieba, "__version__", "unknown"))
 
 

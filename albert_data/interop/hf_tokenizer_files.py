@@ -86,8 +86,10 @@ def _spm_config(options: dict, model_max_length: int) -> dict:
 
 
 def sentencepiece_files(
-    spm_model: str, *, do_lower_case: bool | None, model_max_length: int
+    spm_model: str, *, do_lower_case: bool | None, model_max_length: int, hf_dir: str = "DIR"
 ) -> TokenizerFiles:
+    """``spiece.model``, ``tokenizer.json``, ``tokenizer_config.json`` (and the
+    pre-segmentation record); ``hf_dir`` is where they will be, named in the notes."""
     from albert_data.interop.hf_tokenizer import tokenizer_json
     from albert_data.interop.jieba_presegment import PRESEGMENTATION_FILE, presegmentation_record
     from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
@@ -117,7 +119,7 @@ def sentencepiece_files(
         record = presegmentation_record(options["normalization"])
         files[PRESEGMENTATION_FILE] = _json_bytes(record)
         notes.append(
-            f"note: {spm_model} was trained on jieba-pre-segmented text, which a tokenizer.json cannot reproduce: pre-segment every text with albert_data.interop.jieba_presegment.JiebaPreSegmenter.from_pretrained(<hf dir>) before calling the tokenizer (README: Fine-tuning)"
+            f'note: {spm_model} was trained on jieba-pre-segmented text, which a tokenizer.json cannot reproduce: pre-segment every text with albert_data.interop.jieba_presegment.JiebaPreSegmenter.from_pretrained("{hf_dir}") before calling the tokenizer (README: Fine-tuning the export)'
         )
     files["tokenizer_config.json"] = _json_bytes(config)
     return TokenizerFiles(files, tuple(notes))

@@ -240,7 +240,10 @@ def tokenizer_files(req: ExportRequest, config, config_path: str, notes: list[st
     max_len = config.max_position_embeddings
     if req.spm_model:
         out = sentencepiece_files(
-            req.spm_model, do_lower_case=req.do_lower_case, model_max_length=max_len
+            req.spm_model,
+            do_lower_case=req.do_lower_case,
+            model_max_length=max_len,
+            hf_dir=str(Path(req.output) / FORMATS["hf"].subdir),
         )
     else:
         exported = _wordpiece_for_export(req, ours, recorded, notes)

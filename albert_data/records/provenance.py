@@ -65,3 +65,21 @@ def check_vocabulary(
             raise UserError(
                 f"{vocab_path} (fingerprint {fingerprint[:12]}) is not the vocabulary the records were made with: {recorded.stats_path} names {recorded.path or 'another vocabulary'} (fingerprint {recorded.fingerprint[:12]}); pass that vocabulary, or {OVERRIDE_FLAG} if you know they agree"
             )
+
+
+def record_in_model_dir(record_files: list[str] | tuple[str, ...], model_dir: str) -> str | None:
+    """Copy the first ``stats.json`` beside ``record_files`` that names a vocabulary into
+    ``model_dir`` (written whole, then renamed), so that ``export --model-dir`` can check
+    a vocabulary against the records without ``--records``. Returns the copy's path, or
+    None when the records have no such ``stats.json``."""
+    recorded = recorded_vocabularies(list(record_files))
+    if not recorded:
+        return None
+    with fileio.open_raw(recorded[0].stats_path) as fh:
+        data = fh.read()
+    target = f"{model_dir.rstrip('/')}/{STATS_NAME}"
+    partial = fileio.temp_name(target)
+    with fileio.open_write(partial, compress=False) as out:
+        out.write(data)
+    fileio.rename(partial, target)
+    return target

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from albert_data.errors import UserError
 from albert_data.model.config import AlbertConfig
+from albert_data.records import provenance
 from albert_data.training import checks
 from albert_data.training.checkpointing import Saver, restore
 from albert_data.training.config import DataConfig, OptimizerConfig, TrainConfig
@@ -175,6 +176,8 @@ class _Loop:
             model_dir = Path(self.config.model_dir)
             model_dir.mkdir(parents=True, exist_ok=True)
             self.task.model_config.to_json(model_dir / "albert_config.json")
+            # The records' stats.json: which vocabulary the model learnt (export checks it).
+            provenance.record_in_model_dir(self.inputs.train.files, str(model_dir))
 
     def _end(self) -> int:
         end = self.config.num_train_steps
