@@ -4,6 +4,7 @@ number in a progress directory; the launcher polls the directory and sums them
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -15,12 +16,18 @@ def range_name(file_index: int, byte_range) -> str:
 def report_progress(progress_dir: str, name: str, amount: int) -> None:
     """Record that the unit ``name`` is done and accounted for ``amount`` (bytes, records).
     Written under a temporary name and renamed, so a reader never sees half a number."""
-    os.makedirs(progress_dir, exist_ok=True)
     final = os.path.join(progress_dir, name)
     tmp = f"{final}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(str(int(amount)))
-    os.replace(tmp, final)
+    try:
+        os.makedirs(progress_dir, exist_ok=True)
+        with open(tmp, "w") as fh:
+            fh.write(str(int(amount)))
+        os.replace(tmp, final)
+    except OSError:
+        # Progress is only shown: a full disk must be reported by the write of an
+        # output (naming it), not by a progress note.
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
 
 
 def progress_reports(progress_dir: str) -> dict[str, int]:

@@ -152,7 +152,7 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Spli
 
     finals, work = _prepare(req, say)
     total = sum(fileio.file_size(f) for f in files)
-    try:
+    with work.removed_at_end():
         with tqdm(
             total=total, unit="B", unit_scale=True, disable=not req.progress, desc="split-sentences"
         ) as bar:
@@ -164,8 +164,6 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Spli
         publish([_temp(work, p) for p in finals], finals)
         summary.outputs = finals
         return summary
-    finally:
-        work.remove()
 
 
 def _split_local(files, req, *, temps, progress) -> SplitSummary:
@@ -213,7 +211,7 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
     check_paths(settings, {"INPUTS": files, "--output": [req.output]})
     plan = plan_inputs(files, settings)
     finals, work = _prepare(req, say, dry_run=settings.dry_run)
-    try:
+    with work.removed_at_end():
         spec = _job_spec(req, plan=plan, work=work, finals=finals)
         result = run_job(settings, spec, say=say)
         if result is None:
@@ -225,8 +223,6 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
             raise UserError(no_documents_message(files))
         publish([_temp(work, p) for p in finals], finals)
         return summary
-    finally:
-        work.remove()
 
 
 def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
