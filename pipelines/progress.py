@@ -1,6 +1,8 @@
 """Progress from local workers: each finished unit of work leaves a tiny file holding a
 number in a progress directory; the launcher polls the directory and sums them
-(DirectRunner metrics are only readable after the run)."""
+(DirectRunner metrics are only readable after the run). Readers report the input bytes
+of each finished byte range (:func:`range_name`); shard writers report how many records
+or documents they have written so far (:func:`written_name`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,28 @@ import os
 def range_name(file_index: int, byte_range) -> str:
     """The progress name of one byte range of input file ``file_index``."""
     return f"range-{file_index}-{byte_range.start}"
+
+
+WRITTEN_PREFIX = "written-"
+WRITTEN_EVERY = 20_000  # records or documents between two reports of one shard
+
+
+def written_name(shard: int) -> str:
+    """The progress name of what one output shard has written so far."""
+    return f"{WRITTEN_PREFIX}{shard}"
+
+
+def counting_writes(items, progress_dir: str | None, shard: int):
+    """``items`` unchanged; with ``progress_dir``, how many have passed is reported under
+    :func:`written_name` every :data:`WRITTEN_EVERY` and at the end."""
+    count = 0
+    for item in items:
+        yield item
+        count += 1
+        if progress_dir and count % WRITTEN_EVERY == 0:
+            report_progress(progress_dir, written_name(shard), count)
+    if progress_dir:
+        report_progress(progress_dir, written_name(shard), count)
 
 
 def report_progress(progress_dir: str, name: str, amount: int) -> None:

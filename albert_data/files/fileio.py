@@ -127,6 +127,35 @@ def open_read(path: str, *, wrap_raw=None) -> io.BufferedIOBase:
     return io.BufferedReader(_Decompressed(stream, raw, path=path, kind=kind), _READ_BUFFER)
 
 
+class CountingReader(io.RawIOBase):
+    """A raw binary stream that tells ``on_bytes`` how many (still compressed) bytes each
+    read took from ``raw``: for progress over the bytes of a file (``open_read``'s
+    ``wrap_raw``)."""
+
+    def __init__(self, raw, on_bytes):
+        super().__init__()
+        self._raw = raw
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_bytes(len(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def counted(on_bytes):
+    """A ``wrap_raw`` for :func:`open_read` reporting the raw bytes read to ``on_bytes``."""
+    return lambda raw: io.BufferedReader(CountingReader(raw, on_bytes))
+
+
 _READ_BUFFER = 1 << 16
 _KIND_NAMES = {"gzip": "gzip", "bz2": "bzip2"}
 _SIGNATURES = {"gzip": "1f 8b", "bz2": "'BZh'"}

@@ -308,6 +308,7 @@ class JobSpec:
     progress_dir: str | None = None
     progress_total: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    written_unit: str = "records"  # what the shard writers count
 
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
