@@ -9,6 +9,8 @@ raises it after the run, and writes no output.
 
 from __future__ import annotations
 
+import re
+
 import apache_beam as beam
 
 from albert_data.errors import UserError
@@ -49,3 +51,24 @@ def raise_first_error(error_path: str) -> None:
     if exists(error_path):
         with open_raw(error_path) as fh:
             raise UserError(fh.read().decode("utf-8"))
+
+
+# How an OSError reads in the text of a worker's traceback, which is all a runner hands
+# back: ``OSError: [Errno 28] No space left on device: 'out/.albert-data-…/run-….part'``.
+_OS_ERROR = re.compile(
+    r"(?:^|[\s:(])(?:[A-Za-z]*Error): \[Errno (?P<errno>\d+)\] (?P<strerror>[^:\n\[\]]+?)"
+    r"(?:: (?P<quote>['\"])(?P<filename>[^'\"\n]+)(?P=quote))?(?=\s*(?:\[while running|$|\n|'))",
+    re.MULTILINE,
+)
+
+
+def os_error_in(text: str, errnos) -> OSError | None:
+    """The ``OSError`` with an errno in ``errnos`` that a worker's traceback ``text``
+    reports (the last one naming a file, else the last one), rebuilt so the launcher
+    can describe it in one line; ``None`` when there is none."""
+    found = [m for m in _OS_ERROR.finditer(text) if int(m["errno"]) in errnos]
+    if not found:
+        return None
+    named = [m for m in found if m["filename"]]
+    match = (named or found)[-1]
+    return OSError(int(match["errno"]), match["strerror"].strip(), match["filename"])

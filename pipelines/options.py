@@ -123,7 +123,8 @@ def staging_args() -> list[str]:
 
 def run_pipeline(pipeline, *, wait: bool = True) -> object:
     """Run (and wait, unless ``wait`` is false); turn a user error raised inside a worker
-    into a one-line UserError."""
+    into a one-line UserError, and a full disk, a file-size limit or an unwritable
+    location met inside a worker into the ``OSError`` the CLI reports in one line."""
     try:
         result = pipeline.run()
         if wait:
@@ -138,7 +139,19 @@ def run_pipeline(pipeline, *, wait: bool = True) -> object:
             line = message.split(marker, 1)[1].splitlines()[0]
             line = line.split(" [while running")[0].strip().strip("'\"")
             raise UserError(line) from err
+        os_error = _worker_os_error(message)
+        if os_error is not None:
+            raise os_error from err
         raise
+
+
+def _worker_os_error(message: str) -> OSError | None:
+    """A full disk, a file-size limit or a forbidden location met inside a worker, as
+    the ``OSError`` the CLI turns into one line (``fileio.describe_os_error``)."""
+    from albert_data.files.fileio import ACCESS_ERRNOS, SPACE_ERRNOS
+    from pipelines.errors import os_error_in
+
+    return os_error_in(message, SPACE_ERRNOS | ACCESS_ERRNOS)
 
 
 def counter(result, name: str) -> int:

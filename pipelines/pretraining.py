@@ -38,7 +38,7 @@ from albert_data.records.stats import PretrainingStats
 from albert_data.text.documents import SplitConfig, clean_document
 from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
 from pipelines.errors import ERRORS, error_output
-from pipelines.progress import range_name, report_progress
+from pipelines.progress import counting_writes, range_name, report_progress
 
 NAMESPACE = "albert_data.pretraining"
 
@@ -127,17 +127,19 @@ class MakeRecords(beam.DoFn):
 
 class WriteShard(beam.DoFn):
     """(shard, ordered (key, data) entries) → the shard's TFRecord file at its
-    temporary name; emits (shard, records written)."""
+    temporary name; emits (shard, records written), and with ``progress_dir`` reports
+    the records written so far there."""
 
-    def __init__(self, temps: list[str], compress: bool):
+    def __init__(self, temps: list[str], compress: bool, progress_dir: str | None = None):
         self.temps = temps
         self.compress = compress
+        self.progress_dir = progress_dir
 
     def process(self, element):
         shard, entries = element
         count = 0
         with open_write(self.temps[shard], compress=self.compress) as fh:
-            for _key, data in entries:
+            for _key, data in counting_writes(entries, self.progress_dir, shard):
                 fh.write(frame(data))
                 count += 1
         Metrics.counter(NAMESPACE, "records_written").inc(count)
@@ -203,7 +205,8 @@ class MakePretraining(beam.PTransform):
         shards = (
             made.records
             | "Shuffle" >> self.shuffle
-            | "WriteShards" >> beam.ParDo(WriteShard(self.temps, self.compress))
+            | "WriteShards"
+            >> beam.ParDo(WriteShard(self.temps, self.compress, self.source.progress_dir))
         )
         stats = (
             made[MakeRecords.STATS]

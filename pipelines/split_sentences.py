@@ -27,7 +27,7 @@ from albert_data.text.documents import SplitConfig, clean_document, shard_of
 from albert_data.text.rawtext import ReadCounts, read_range_documents
 from albert_data.text.shard_entries import ShardCounts, part_entry, shard_documents
 from pipelines.errors import ERRORS, error_output
-from pipelines.progress import range_name, report_progress
+from pipelines.progress import counting_writes, range_name, report_progress
 
 NAMESPACE = "albert_data.split"
 READ_COUNTERS = ("files", "bytes", "replaced_bytes", "malformed_lines")
@@ -75,11 +75,20 @@ class WriteShard(beam.DoFn):
     The reordering after de-duplication spills to ``scratch_dir`` (default: a
     worker-local temporary directory)."""
 
-    def __init__(self, temps: list[str], *, gzip: bool, dedup: bool, scratch_dir: str | None):
+    def __init__(
+        self,
+        temps: list[str],
+        *,
+        gzip: bool,
+        dedup: bool,
+        scratch_dir: str | None,
+        progress_dir: str | None = None,
+    ):
         self.temps = temps
         self.gzip = gzip
         self.dedup = dedup
         self.scratch_dir = scratch_dir
+        self.progress_dir = progress_dir
 
     def process(self, element):
         shard, entries = element
@@ -89,7 +98,7 @@ class WriteShard(beam.DoFn):
                 entries, dedup=self.dedup, scratch_dir=self.scratch_dir or local, counts=counts
             )
             with open_write(self.temps[shard], compress=self.gzip) as fh:
-                for i, text in enumerate(texts):
+                for i, text in enumerate(counting_writes(texts, self.progress_dir, shard)):
                     fh.write(b"\n" + text if i else text)
         for name in SHARD_COUNTERS:
             Metrics.counter(NAMESPACE, name).inc(getattr(counts, _SHARD_FIELD[name]))
@@ -142,6 +151,7 @@ class SplitSentences(beam.PTransform):
                     gzip=self.gzip,
                     dedup=self.config.dedup,
                     scratch_dir=self.scratch_dir,
+                    progress_dir=self.progress_dir,
                 )
             )
         )

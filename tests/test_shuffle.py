@@ -146,3 +146,25 @@ def test_split_sentences_bytes_do_not_depend_on_strategy(sample_en, tmp_path):
         got = {p.name: p.read_bytes() for p in out.parent.iterdir()}
         assert got == expected_files, strategy
     assert len(expected_files) == 3
+
+
+def test_files_strategy_with_a_forced_small_fan_in_merges_in_passes(tmp_path, monkeypatch):
+    """Many run files per shard and a merge fan-in of 2: every shard still gets exactly
+    its entries in order (the multi-pass merge inside the pipeline), and every merged
+    part is gone afterwards."""
+    from albert_data.files import partfiles
+
+    monkeypatch.setattr(partfiles, "MERGE_FAN_IN", 2)
+    docs = documents(5, 3, count=400)
+    work = tmp_path / "work"
+    shuffle = ShuffleToShards(num_shards=3, strategy="files", work_dir=str(work), flush_bytes=2000)
+    with TestPipeline() as p:
+        shards = (
+            p
+            | beam.Create(docs, reshuffle=False)
+            | shuffle
+            | beam.MapTuple(lambda shard, entries: (shard, list(entries)))
+        )
+        assert_that(shards, equal_to(expected(docs, 3)))
+    runs = sorted(p.name for p in (work / "runs").iterdir())
+    assert len(runs) > 4 and all(name.startswith("run-") for name in runs), runs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -110,6 +111,15 @@ def test_describe_os_error_names_the_final_file_not_the_temporary_one(tmp_path):
     denied = OSError(13, "Permission denied", final)
     assert describe_os_error(denied).startswith(f"cannot open {final} (permission denied)")
     assert describe_os_error(OSError(5, "Input/output error", final)) is None
+    run_file = f"{tmp_path}/rec/.albert-data-make-pretraining-0123456789ab/runs/run-1.part"
+    scratch = describe_os_error(OSError(28, "No space left on device", run_file))
+    assert scratch.startswith(
+        f"no space left on device writing the run's scratch files in {tmp_path}/rec/ ("
+    )
+    cut = OSError(28, "No space left on device", run_file)
+    cut.bytes_written = 1234567
+    assert "(the run had written 1,234,567 bytes there; " in describe_os_error(cut)
+    assert " bytes free there now): free space and re-run" in describe_os_error(cut)
 
 
 # --- spm-train: checked before the work -------------------------------------------------
@@ -211,3 +221,66 @@ def test_file_size_limit(tmp_path, command):
     line = _error_line(proc)
     assert line.startswith(f"error: file too large writing {named} (a file-size limit")
     assert _entries(out_dir) == []
+
+
+# --- full disks and file-size limits inside Beam workers --------------------------------
+
+
+def _worker_run(command: str, out: Path, sample: dict) -> tuple[list, Path]:
+    """(arguments, output directory) of a two-worker Beam run of ``command`` on the
+    bundled sample, writing into ``out``."""
+    if command == "make-pretraining":
+        args = ["make-pretraining", sample["sentences"], "-o", out / "rec"]
+        args += ["--spm-model", sample["spm"], "--max-seq-length", 64, "--dupe-factor", 4]
+        return [*args, "--num-workers", 2, "--num-shards", 2], out / "rec"
+    args = ["split-sentences", sample["raw"], "-o", out / "s" / "docs.txt"]
+    args += ["--runner", "DirectRunner", "--range-bytes", 20000]
+    return [*args, "--num-workers", 2, "--num-shards", 2], out / "s"
+
+
+def _run_with(args, tmp_path: Path, preexec_fn=None) -> subprocess.CompletedProcess:
+    """Run the CLI with its own TMPDIR, which must be empty again afterwards (no Beam
+    log, no temporary directory left behind)."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(tmp)}
+    proc = subprocess.run(
+        [str(BIN), *map(str, args)], capture_output=True, text=True, env=env, preexec_fn=preexec_fn
+    )
+    assert _entries(tmp) == [], proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize("command", ["make-pretraining", "split-sentences"])
+def test_a_disk_that_fills_inside_a_beam_worker(tmp_path, sample_en, command):
+    """A 64 KB tmpfs: the up-front checks pass (the output is writable), then a worker
+    runs out of space writing run files or shards. One line naming the output directory,
+    exit 2, nothing left: no work directory, no empty output directory, no Beam log."""
+    with tmpfs(tmp_path / "small", "size=64k") as disk:
+        args, out = _worker_run(command, disk, sample_en)
+        proc = _run_with(args, tmp_path)
+        line = _error_line(proc)
+        assert re.match(
+            rf"error: no space left on device writing (the run's scratch files in )?{re.escape(str(out))}/",
+            line,
+        ), line
+        assert re.search(
+            r"\(the run had written [\d,]+ bytes there; [\d,]+ bytes free there now\)", line
+        )
+        assert line.endswith(": free space and re-run")
+        assert _entries(disk) == []
+
+
+@pytest.mark.parametrize("command", ["make-pretraining", "split-sentences"])
+def test_a_file_size_limit_met_inside_a_beam_worker(tmp_path, sample_en, command):
+    """RLIMIT_FSIZE is inherited by the runner's worker processes: EFBIG there is one
+    line, exit 2, and the output directory the run created is gone."""
+    args, out = _worker_run(command, tmp_path / "out", sample_en)
+    proc = _run_with(args, tmp_path, preexec_fn=_limit_file_size(16384))
+    line = _error_line(proc)
+    assert re.match(
+        rf"error: file too large writing (the run's scratch files in )?{re.escape(str(out))}/",
+        line,
+    ), line
+    assert "(a file-size limit such as ulimit -f): raise the limit" in line
+    assert not (tmp_path / "out").exists()

@@ -15,8 +15,7 @@ import click
 @click.option(
     "--vocab",
     required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="The vocabulary the records were written with: SentencePiece .model or WordPiece vocab.txt.",
+    help="The vocabulary the records were written with: SentencePiece .model or WordPiece vocab.txt (local, gs:// or any Beam file system).",
 )
 @click.option(
     "--max-seq-length",

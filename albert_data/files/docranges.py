@@ -107,18 +107,19 @@ def _previous_line_blank(fh, pos: int) -> bool:
 
 
 def read_range(
-    byte_range: ByteRange, *, fmt: str, scan: RangeScan | None = None
+    byte_range: ByteRange, *, fmt: str, scan: RangeScan | None = None, wrap_raw=None
 ) -> Iterator[tuple[int, list[bytes]]]:
     """(byte offset, raw lines) of each document owned by ``byte_range``.
 
     For block formats the lines are the document's lines; for line formats there is one
     line. Lines keep their line ends. ``scan``, if given, records where reading stopped.
+    ``wrap_raw`` is :func:`~albert_data.files.fileio.open_read`'s, for a whole file.
     """
     if fmt not in DOC_FORMATS:
         raise ValueError(f"fmt must be one of {DOC_FORMATS}, got {fmt!r}")
     scan = scan if scan is not None else RangeScan()
     if byte_range.start == 0 and byte_range.end == -1:
-        with open_read(byte_range.path) as fh:
+        with open_read(byte_range.path, wrap_raw=wrap_raw) as fh:
             yield from _scan(fh, 0, -1, True, fmt, scan)
         return
     with open_raw(byte_range.path) as fh:

@@ -127,6 +127,35 @@ def open_read(path: str, *, wrap_raw=None) -> io.BufferedIOBase:
     return io.BufferedReader(_Decompressed(stream, raw, path=path, kind=kind), _READ_BUFFER)
 
 
+class CountingReader(io.RawIOBase):
+    """A raw binary stream that tells ``on_bytes`` how many (still compressed) bytes each
+    read took from ``raw``: for progress over the bytes of a file (``open_read``'s
+    ``wrap_raw``)."""
+
+    def __init__(self, raw, on_bytes):
+        super().__init__()
+        self._raw = raw
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_bytes(len(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def counted(on_bytes):
+    """A ``wrap_raw`` for :func:`open_read` reporting the raw bytes read to ``on_bytes``."""
+    return lambda raw: io.BufferedReader(CountingReader(raw, on_bytes))
+
+
 _READ_BUFFER = 1 << 16
 _KIND_NAMES = {"gzip": "gzip", "bz2": "bzip2"}
 _SIGNATURES = {"gzip": "1f 8b", "bz2": "'BZh'"}
@@ -424,28 +453,57 @@ def _probe_remote(directory: str, path: str, what: str) -> None:
 def describe_os_error(err: OSError) -> str | None:
     """One line for an ``OSError`` met while writing an output (a full disk, a file-size
     limit, a read-only or forbidden location), or ``None`` for any other error."""
-    name = public_name(err.filename) if isinstance(err.filename, str) else None
-    target = f" writing {name}" if name else ""
+    target, where = _target(err.filename)
     if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         kind = "no space left on device" if err.errno == errno.ENOSPC else "disk quota exceeded"
-        return f"{kind}{target}{_free_space(name)}: free space and re-run"
+        return f"{kind}{target}{_space_facts(where, getattr(err, 'bytes_written', None))}: free space and re-run"
     if err.errno == errno.EFBIG:
-        return f"file too large{target} (a file-size limit such as ulimit -f): raise the limit, or write smaller files (more shards), and re-run"
-    if err.errno in ACCESS_ERRNOS and name:
-        return f"cannot open {name} ({os.strerror(err.errno).lower()}): {_access_fix(err.errno)}, and re-run"
+        smaller = (
+            ""
+            if target.startswith(" writing the run's")
+            else ", or write smaller files (more shards)"
+        )
+        return f"file too large{target} (a file-size limit such as ulimit -f): raise the limit{smaller}, and re-run"
+    if err.errno in ACCESS_ERRNOS and where:
+        what = target.removeprefix(" writing ")
+        verb = "write" if what.startswith("the run's") else "open"
+        return f"cannot {verb} {what} ({os.strerror(err.errno).lower()}): {_access_fix(err.errno)}, and re-run"
     return None
 
 
-def _free_space(path: str | None) -> str:
-    if not path or is_remote(path):
-        return ""
+def _target(filename) -> tuple[str, str | None]:
+    """(`` writing NAME``, the directory it is in) for the file an error names: an
+    output under its final name; a scratch file of a run (the shuffle's run files,
+    sort runs, inside a subdirectory of the hidden work directory) as the work of
+    the run in the output's directory."""
+    if not isinstance(filename, str) or not filename:
+        return "", None
+    work = _WORK_DIR_NAME.search(filename)
+    if work and "/" in filename[work.end() :]:
+        directory = filename[: work.start()] or "/"
+        return f" writing the run's scratch files in {directory}/", directory
+    name = public_name(filename)
+    return f" writing {name}", parent_dir(name)
+
+
+def _space_facts(directory: str | None, written: int | None) -> str:
+    """`` (the run had written N bytes there; M bytes free there now)``, what is known."""
+    facts = [f"the run had written {written:,} bytes there"] if written else []
+    free = _free_bytes(directory)
+    if free is not None:
+        facts.append(f"{free:,} bytes free there{' now' if written else ''}")
+    return f" ({'; '.join(facts)})" if facts else ""
+
+
+def _free_bytes(directory: str | None) -> int | None:
+    if not directory or is_remote(directory):
+        return None
     import shutil
 
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.abspath(directory)
     while directory and not os.path.isdir(directory):
         directory = os.path.dirname(directory)
     try:
-        free = shutil.disk_usage(directory).free
+        return shutil.disk_usage(directory).free
     except OSError:
-        return ""
-    return f" ({free:,} bytes free there)"
+        return None

@@ -4,8 +4,9 @@ A worker buffers (shard, sort key, data) entries and, at each flush, writes *one
 file holding every shard's entries, sorted by (shard, key, data), and reports where each
 shard's segment lies in it (:class:`Segment`). The number of run files is the number of
 flushes, whatever the number of output shards. One merge per shard then streams its
-segments through a k-way merge (in several passes only when there are more than
-:data:`MERGE_FAN_IN`) and writes the final file. Only segment descriptions go through
+segments through a k-way merge and writes the final file; past a fan-in limit
+(:func:`merge_fan_in`) the segments are first merged in groups into new parts, in as
+many passes as needed, so a merge never holds more than that many sources open. Only segment descriptions go through
 the runner's shuffle; memory is bounded by the read buffers of the segments being
 merged, never by the corpus or the shard, and the output does not depend on how the
 runner bundled the work.
@@ -19,10 +20,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from albert_data.files.fileio import delete, open_raw, open_write
+from albert_data.files.fileio import delete, exists, is_remote, open_raw, open_write
 
 _ENTRY = struct.Struct("<QI")
-MERGE_FAN_IN = 64  # parts open at once in one merge pass
+MERGE_FAN_IN = 64  # local parts open at once in one merge pass (a 4-8 KB buffer each)
+REMOTE_MERGE_FAN_IN = 8  # remote ones (Beam's GCS reader buffers 16 MB per object)
 RUN_BYTES = 64 * 1024 * 1024  # in-memory run size of external_sort
 _ITEM_OVERHEAD = 64  # bytes per buffered item besides its data (tuple, int, bytes headers)
 
@@ -105,23 +107,43 @@ def merged(paths: list[str], *, scratch_dir: str) -> Iterator[tuple[int, bytes]]
     return _merge_sources([(p, 0, -1) for p in sorted(paths)], scratch_dir)
 
 
+def merge_fan_in(paths: Iterable[str]) -> int:
+    """How many sources one merge pass may open at once: :data:`MERGE_FAN_IN` for local
+    files, :data:`REMOTE_MERGE_FAN_IN` when any is remote (Beam's readers buffer each
+    open object, 16 MB on GCS)."""
+    return REMOTE_MERGE_FAN_IN if any(is_remote(p) for p in paths) else MERGE_FAN_IN
+
+
 def _merge_sources(sources: list[tuple[str, int, int]], scratch_dir: str):
-    """k-way merge of (path, offset, length) sources, in passes of MERGE_FAN_IN."""
-    temporary: list[str] = []
-    while len(sources) > MERGE_FAN_IN:
-        next_round = []
-        for i in range(0, len(sources), MERGE_FAN_IN):
-            group = sources[i : i + MERGE_FAN_IN]
-            out = f"{scratch_dir.rstrip('/')}/merge-{uuid.uuid4().hex}.part"
-            write_part(out, heapq.merge(*(read_part(p, offset=o, length=n) for p, o, n in group)))
-            delete([p for p, _, _ in group if p in temporary])
-            temporary.append(out)
-            next_round.append((out, 0, -1))
-        sources = next_round
+    """k-way merge of (path, offset, length) sources, never more than
+    :func:`merge_fan_in` open at once: beyond that, groups are merged into new parts
+    under ``scratch_dir`` first, in as many passes as needed. Every part this merge
+    writes is deleted once consumed, and on failure or when the caller stops early."""
+    fan_in = max(2, merge_fan_in(p for p, _, _ in sources))
+    temporary: set[str] = set()
     try:
-        yield from heapq.merge(*(read_part(p, offset=o, length=n) for p, o, n in sources))
+        while len(sources) > fan_in:
+            next_round = []
+            for i in range(0, len(sources), fan_in):
+                group = sources[i : i + fan_in]
+                if len(group) == 1:  # nothing to merge it with in this pass
+                    next_round.append(group[0])
+                    continue
+                out = f"{scratch_dir.rstrip('/')}/merge-{uuid.uuid4().hex}.part"
+                temporary.add(out)
+                write_part(out, _merge_open(group))
+                consumed = [p for p, _, _ in group if p in temporary]
+                delete(consumed)
+                temporary.difference_update(consumed)
+                next_round.append((out, 0, -1))
+            sources = next_round
+        yield from _merge_open(sources)
     finally:
-        delete([p for p, _, _ in sources if p in temporary])
+        delete(sorted(p for p in temporary if exists(p)))
+
+
+def _merge_open(sources: list[tuple[str, int, int]]) -> Iterator[tuple[int, bytes]]:
+    return heapq.merge(*(read_part(p, offset=o, length=n) for p, o, n in sources))
 
 
 def external_sort(

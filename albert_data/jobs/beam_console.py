@@ -4,8 +4,8 @@ Beam's DirectRunner starts worker processes that inherit the launcher's standard
 on Ctrl-C each of them, and the runner's threads, print tracebacks and log lines (about
 12 KB). :func:`quiet_console` points file descriptor 2 at a log file for the duration of
 the run, so that everything Beam prints goes there, and hands the command a stream on
-the real terminal for its own progress and messages. On success the log is deleted; on
-a failure its path is kept for the error message.
+the real terminal for its own progress and messages. The log is deleted at the end,
+unless the run failed in a way the CLI cannot tell in one line: then its path is printed.
 """
 
 from __future__ import annotations
@@ -46,21 +46,36 @@ def quiet_console(*, enabled: bool):
     real = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
     os.dup2(fd, 2)
     os.close(fd)
-    ok = False
+    keep = False
     try:
         yield Console(real, log_path)
-        ok = True
     except KeyboardInterrupt:
         _silence_beam_threads()
+        raise
+    except BaseException as err:
+        keep = not _told_in_one_line(err)
+        if keep:
+            real.write(f"the runner's log of this run: {log_path}\n")
         raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
         real.close()
-        if ok:
+        if not keep:
             with contextlib.suppress(OSError):
                 os.remove(log_path)
+
+
+def _told_in_one_line(err: BaseException) -> bool:
+    """Whether the CLI reports ``err`` in one line (then Beam's log is of no use and is
+    deleted; an unexpected failure keeps it, and its path is printed)."""
+    from albert_data.errors import UserError
+    from albert_data.files.fileio import describe_os_error
+
+    if isinstance(err, UserError | SystemExit):
+        return True
+    return isinstance(err, OSError) and describe_os_error(err) is not None
 
 
 def _silence_beam_threads() -> None:
@@ -71,3 +86,26 @@ def _silence_beam_threads() -> None:
 
     logging.disable(logging.CRITICAL)
     threading.excepthook = lambda args: None
+
+
+@contextlib.contextmanager
+def private_temp_dir():
+    """Give the run (and the worker processes it starts) a temporary root of its own,
+    removed at the end: Beam's local runners leave empty ``beam-temp*``, ``tmp*`` and
+    ``beam-requirements-cache`` directories in the system's temporary directory on every
+    run otherwise."""
+    import shutil
+
+    root = tempfile.mkdtemp(prefix="albert-data-run-")
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = root
+    tempfile.tempdir = root
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -185,12 +186,16 @@ class WorkDir:
     """``DIR/.albert-data-<kind>-<id>/``: temporary outputs, run files, progress."""
 
     path: str
+    created: tuple[str, ...] = ()  # local output directories this run made, deepest first
 
     @classmethod
     def create(cls, parent: str, kind: str, *, dry_run: bool = False) -> WorkDir:
         """A new work directory under ``parent`` holding an owner file (nothing is
         written in a dry run)."""
-        work = cls(f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}")
+        work = cls(
+            f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}",
+            created=() if dry_run else _missing_dirs(parent),
+        )
         if not dry_run:
             try:
                 with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
@@ -212,6 +217,46 @@ class WorkDir:
 
     def remove(self) -> None:
         fileio.remove_tree(self.path)
+
+    @contextlib.contextmanager
+    def removed_at_end(self):
+        """Remove the work directory when the block ends, whatever happens; on failure
+        also the output directories the run created (when empty). A full disk met
+        inside is told how many bytes the run had written here (the ``bytes_written``
+        of the ``OSError``), measured before they are removed."""
+        try:
+            yield self
+        except BaseException as err:
+            space = isinstance(err, OSError) and err.errno in fileio.SPACE_ERRNOS
+            if space and not fileio.is_remote(self.path):
+                err.bytes_written = _tree_bytes(self.path)
+            self.remove()
+            for directory in self.created:  # a failed run leaves no empty output dirs
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+            raise
+        self.remove()
+
+
+def _missing_dirs(path: str) -> tuple[str, ...]:
+    """The local directories on the way to ``path`` that do not exist yet, deepest first."""
+    if fileio.is_remote(path):
+        return ()
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return tuple(missing)
+
+
+def _tree_bytes(path: str) -> int:
+    total = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 def leftover_work_dirs(parent: str) -> tuple[list[str], list[str]]:
@@ -263,6 +308,7 @@ class JobSpec:
     progress_dir: str | None = None
     progress_total: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    written_unit: str = "records"  # what the shard writers count
 
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
@@ -289,7 +335,7 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     names are printed after ``job steps:`` and ``None`` is returned."""
     import apache_beam as beam
 
-    from albert_data.jobs.beam_console import quiet_console
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
     from pipelines.errors import raise_first_error
     from pipelines.options import build_options, run_pipeline
 
@@ -311,7 +357,7 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
         result = _run_remote(pipeline, say=say)
         raise_first_error(spec.error_path)
         return result
-    with quiet_console(enabled=settings.local) as console:
+    with quiet_console(enabled=settings.local) as console, private_temp_dir():
         from albert_data.jobs.beam_progress import watch_progress
 
         with watch_progress(settings, spec, console=console):

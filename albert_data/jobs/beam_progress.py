@@ -1,9 +1,10 @@
 """Progress of a running Beam job.
 
-Local runners: workers leave a small file per finished byte range in the job's progress
-directory (``pipelines.progress``); a thread polls it and shows input bytes done out of
-the total with an ETA — a tqdm bar on a terminal, a line every :data:`LINE_EVERY`
-seconds otherwise (and with ``--no-progress``).
+Local runners: workers leave a small file per finished byte range, and per shard the
+records or documents written so far, in the job's progress directory
+(``pipelines.progress``); a thread polls it and shows input bytes done out of the total
+with an ETA and what has been written — a tqdm bar on a terminal, a line every
+:data:`LINE_EVERY` seconds otherwise (and with ``--no-progress``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ POLL_SECONDS = 0.5
 LINE_EVERY = 30.0
 
 
-def _bytes_done(spec) -> int:
-    from pipelines.progress import progress_reports
+def _state(spec) -> tuple[int, int]:
+    """(input bytes read, records or documents written) reported so far."""
+    from pipelines.progress import WRITTEN_PREFIX, progress_reports
 
     done = progress_reports(spec.progress_dir)
-    return sum(spec.progress_total.get(name, 0) for name in done)
+    read = sum(spec.progress_total.get(name, 0) for name in done)
+    written = sum(n for name, n in done.items() if name.startswith(WRITTEN_PREFIX))
+    return read, written
 
 
 def _poll(spec, console, stop: threading.Event, use_bar: bool) -> None:
@@ -36,23 +40,35 @@ def _poll(spec, console, stop: threading.Event, use_bar: bool) -> None:
         )
     try:
         while not stop.wait(POLL_SECONDS):
-            done = _bytes_done(spec)
+            read, written = _state(spec)
             if bar is not None:
-                bar.update(done - bar.n)
+                _draw(bar, spec, read, written)
             elif time.monotonic() - last_line >= LINE_EVERY:
                 last_line = time.monotonic()
-                console.say(_line(spec.description, done, total, last_line - start))
+                console.say(_line(spec, read, written, total, last_line - start))
         if bar is not None:
-            bar.update(_bytes_done(spec) - bar.n)
+            _draw(bar, spec, *_state(spec))
     finally:
         if bar is not None:
             bar.close()
 
 
-def _line(what: str, done: int, total: int, elapsed: float) -> str:
-    share = done / total if total else 0.0
-    eta = f", about {elapsed * (1 - share) / share:.0f}s left" if share > 0 else ""
-    return f"{what}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB read ({100 * share:.0f}%) in {elapsed:.0f}s{eta}"
+def _draw(bar, spec, read: int, written: int) -> None:
+    bar.update(read - bar.n)
+    if written:
+        bar.set_postfix_str(f"{written:,} {spec.written_unit} written", refresh=False)
+    bar.refresh()  # the elapsed time moves on while shards are merged and written
+
+
+def _line(spec, read: int, written: int, total: int, elapsed: float) -> str:
+    share = read / total if total else 0.0
+    eta = f", about {elapsed * (1 - share) / share:.0f}s left" if 0 < share < 1 else ""
+    text = f"{spec.description}: {read / 1e6:,.1f} of {total / 1e6:,.1f} MB read ({100 * share:.0f}%) in {elapsed:.0f}s{eta}"
+    if written:
+        text += f"; {written:,} {spec.written_unit} written"
+    elif total and read >= total:
+        text += f"; merging and writing the {spec.written_unit}"
+    return text
 
 
 @contextlib.contextmanager

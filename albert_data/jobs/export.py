@@ -320,17 +320,20 @@ def quiet_tensorflow(verbose: bool) -> None:
             import tensorflow  # noqa: F401
 
 
+@contextlib.contextmanager
 def _timed(log: Log, what: str):
-    """Log the start of a step; the returned function logs its end when it took a while."""
+    """Log the start of a step, show that it is still running while it runs (a counter
+    of the elapsed time on a terminal, a line every few seconds otherwise), and log its
+    end when it took a while."""
+    from albert_data.jobs.reporting import Heartbeat
+
     start = time.monotonic()
     log(f"export: {what} ...")
-
-    def done() -> None:
-        seconds = time.monotonic() - start
-        if seconds >= 1:
-            log(f"export: {what}: done in {seconds:.1f} s")
-
-    return done
+    with Heartbeat(f"export: {what}"):
+        yield
+    seconds = time.monotonic() - start
+    if seconds >= 1:
+        log(f"export: {what}: done in {seconds:.1f} s")
 
 
 def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
@@ -347,9 +350,8 @@ def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
 def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log) -> dict:
     paths = {}
     for fmt in req.chosen_formats():
-        done = _timed(log, f"writing {fmt.name} ({fmt.subdir}/)")
-        written = fmt.write(inputs, staging / fmt.subdir)
-        done()
+        with _timed(log, f"writing {fmt.name} ({fmt.subdir}/)"):
+            written = fmt.write(inputs, staging / fmt.subdir)
         paths[fmt.name] = str(Path(req.output) / Path(written).relative_to(staging))
     return paths
 
@@ -367,11 +369,10 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
         log(line)
     staging = staging_directory(req.output)
     try:
-        done = _timed(log, f"loading {req.checkpoint or req.model_dir}")
         from albert_data.interop.loading import load_trained_model
 
-        model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
-        done()
+        with _timed(log, f"loading {req.checkpoint or req.model_dir}"):
+            model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
         inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
         try:
             paths = _write_all(req, inputs, staging, log)

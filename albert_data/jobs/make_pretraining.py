@@ -269,28 +269,29 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
     num_shards = choose_num_shards(estimate, req)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
     work = _create_work_dir(req, finals[0])
-    try:
+    with work.removed_at_end():
         counts = _run_pipeline(
             req, plan=plan, tokenizer=tokenizer, config=config, work=work, finals=finals, say=say
         )
         if counts is None:
             return RunResult([], None, {}, time.monotonic() - start, dry_run=True)
-        intermediate = intermediate_files(work)
-        if req.overwrite:
-            fileio.delete(_stale_outputs(existing, req.name))
-        publish([work.file(os.path.basename(p)) for p in finals], finals)
         report = _report(
             req, plan=plan, tokenizer=tokenizer, finals=finals, counts=counts, start=start
         )
-        report["shuffle_intermediate"] = intermediate
+        report["shuffle_intermediate"] = intermediate_files(work)
         stats_path = f"{req.output.rstrip('/')}/stats.json"
-        with fileio.open_write(stats_path, compress=False) as fh:
+        # stats.json is written beside the shards in the work directory and published
+        # with them: a disk that fills while writing it leaves no output at all.
+        with fileio.open_write(work.file("stats.json"), compress=False) as fh:
             fh.write(
                 json.dumps(report, indent=2, ensure_ascii=False, default=_jsonable).encode("utf-8")
             )
+        if req.overwrite:
+            fileio.delete(_stale_outputs(existing, req.name))
+        publish(
+            [work.file(os.path.basename(p)) for p in [*finals, stats_path]], [*finals, stats_path]
+        )
         return RunResult(finals, stats_path, report, time.monotonic() - start)
-    finally:
-        work.remove()
 
 
 def intermediate_files(work: WorkDir) -> dict:

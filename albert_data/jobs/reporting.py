@@ -107,6 +107,60 @@ class StepProgress:
         self.close(failed=exc_type is not None)
 
 
+class Heartbeat:
+    """Progress of a step that cannot count its work (SentencePiece training, writing a
+    SavedModel): on a terminal a tqdm counter of the elapsed time, otherwise (and with
+    ``bar=False``) a line ``desc: still running, M:SS elapsed`` every ``interval``
+    seconds. A thread keeps it moving while the step runs in this one."""
+
+    def __init__(
+        self,
+        desc: str,
+        *,
+        bar: bool = True,
+        stream: TextIO | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        tick: float = 1.0,
+    ):
+        import threading
+
+        self.desc = desc
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = interval
+        self.tick = tick
+        self.start = time.monotonic()
+        self._stop = threading.Event()
+        self._bar = None
+        if bar and _is_terminal(self.stream):
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                desc=desc, total=None, file=self.stream, bar_format="{desc}: {elapsed}"
+            )
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        last = self.start
+        while not self._stop.wait(self.tick):
+            if self._bar is not None:
+                self._bar.refresh()
+            elif time.monotonic() - last >= self.interval:
+                last = time.monotonic()
+                elapsed = _clock(last - self.start)
+                self.stream.write(f"{self.desc}: still running, {elapsed} elapsed\n")
+                self.stream.flush()
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self._bar is not None:
+            self._bar.close()
+
+
 def note(text: str, stream: TextIO | None = None) -> None:
     """One line about a step starting or ending (always written, terminal or not)."""
     out = stream if stream is not None else sys.stderr

@@ -147,25 +147,22 @@ def _temp(work: WorkDir, final: str) -> str:
 
 
 def run_local(files: list[str], req: SplitSentencesRequest, *, say=_say) -> SplitSummary:
-    """Split ``files`` in this process (tqdm progress on a terminal)."""
-    from tqdm import tqdm
+    """Split ``files`` in this process: a tqdm bar over the input bytes on a terminal,
+    otherwise (and with ``--no-progress``) a line every few seconds."""
+    from albert_data.jobs.reporting import StepProgress
 
     finals, work = _prepare(req, say)
     total = sum(fileio.file_size(f) for f in files)
-    try:
-        with tqdm(
-            total=total, unit="B", unit_scale=True, disable=not req.progress, desc="split-sentences"
-        ) as bar:
+    with work.removed_at_end():
+        with StepProgress("split-sentences", total=total, bar=req.progress) as progress:
             summary = _split_local(
-                files, req, temps=[_temp(work, p) for p in finals], progress=bar.update
+                files, req, temps=[_temp(work, p) for p in finals], progress=progress.update
             )
         if summary.documents_in == 0:
             raise UserError(no_documents_message(files))
         publish([_temp(work, p) for p in finals], finals)
         summary.outputs = finals
         return summary
-    finally:
-        work.remove()
 
 
 def _split_local(files, req, *, temps, progress) -> SplitSummary:
@@ -177,7 +174,7 @@ def _split_local(files, req, *, temps, progress) -> SplitSummary:
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(fileio.open_write(t, compress=req.gzip)) for t in temps]
         for path in files:
-            for raw in read_documents(path, config.read, counts):
+            for raw in read_documents(path, config.read, counts, on_bytes=progress):
                 summary.documents_in += 1
                 doc = clean_document(raw, config)
                 if doc.dropped is not None:
@@ -198,7 +195,6 @@ def _split_local(files, req, *, temps, progress) -> SplitSummary:
                 handles[shard].write(prefix + doc.text.encode("utf-8"))
                 summary.documents_out += 1
                 summary.sentences += len(doc.sentences)
-            progress(fileio.file_size(path))
     for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
         setattr(summary, name, getattr(counts, name))
     return summary
@@ -213,7 +209,7 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
     check_paths(settings, {"INPUTS": files, "--output": [req.output]})
     plan = plan_inputs(files, settings)
     finals, work = _prepare(req, say, dry_run=settings.dry_run)
-    try:
+    with work.removed_at_end():
         spec = _job_spec(req, plan=plan, work=work, finals=finals)
         result = run_job(settings, spec, say=say)
         if result is None:
@@ -225,8 +221,6 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
             raise UserError(no_documents_message(files))
         publish([_temp(work, p) for p in finals], finals)
         return summary
-    finally:
-        work.remove()
 
 
 def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
@@ -263,6 +257,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         progress_dir=progress_dir,
         progress_total=plan.range_bytes(),
         description="split-sentences",
+        written_unit="documents",
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.jobs.reporting import StepProgress, note
+from albert_data.jobs.reporting import Heartbeat, StepProgress, note
 
 OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
 ALBERT_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
@@ -182,35 +182,11 @@ def build_normalization(req: SpmTrainRequest):
 # --- sampling --------------------------------------------------------------------------
 
 
-class _CountingReader(io.RawIOBase):
-    """A raw binary stream that reports the (compressed) bytes it reads to a progress."""
-
-    def __init__(self, raw, progress: StepProgress):
-        super().__init__()
-        self._raw = raw
-        self._progress = progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self._progress.update(len(data))
-        return len(data)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
 def iter_lines(path: str, progress: StepProgress):
     """The non-empty, stripped lines of one file (UTF-8, BOM dropped, bad bytes replaced);
     ``progress`` is advanced by the raw (compressed) bytes read. A corrupt compressed file
     raises the reader's one-line :class:`UserError`."""
-    stream = fileio.open_read(
-        path, wrap_raw=lambda raw: io.BufferedReader(_CountingReader(raw, progress))
-    )
+    stream = fileio.open_read(path, wrap_raw=fileio.counted(progress.update))
     with io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace") as text:
         for line in text:
             line = line.strip()
@@ -287,9 +263,13 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     return lines, counter(result, LINES_READ)
 
 
-def prepare_sample(lines: list[str], normalization, segmenter) -> list[str]:
+def prepare_sample(lines: list[str], normalization, segmenter, progress=None) -> list[str]:
+    """The sample normalised (and pre-segmented) as the tokenizers will see text;
+    ``progress``, if given, is told the lines done, every 10 000."""
     prepared = []
-    for line in lines:
+    for i, line in enumerate(lines):
+        if progress is not None and i and i % 10_000 == 0:
+            progress(10_000)
         text = normalization(line)
         if segmenter is not None:
             text = segmenter.presegment(text)[0]
@@ -321,7 +301,9 @@ def size_error(err, inputs: str, sentences: int, coverage: float) -> UserError:
     )
 
 
-def train(sentences: list[str], recipe, files: list[str], *, threads: int, verbose: bool):
+def train(
+    sentences: list[str], recipe, files: list[str], *, threads: int, verbose: bool, progress=True
+):
     """The serialized model; a line before and after SentencePiece's (silent) training."""
     from vocab.base import VocabError
     from vocab.sentencepiece_tokenizer import SentencePieceTokenizer
@@ -336,7 +318,8 @@ def train(sentences: list[str], recipe, files: list[str], *, threads: int, verbo
     )
     start = time.monotonic()
     try:
-        model = train_spm(sentences, recipe, num_threads=threads, verbose=verbose)
+        with Heartbeat("spm-train training", bar=progress):
+            model = train_spm(sentences, recipe, num_threads=threads, verbose=verbose)
         SentencePieceTokenizer(model)  # every special symbol resolvable
     except (VocabSizeTooLarge, VocabSizeTooSmall) as err:
         raise size_error(err, where, len(sentences), recipe.character_coverage) from None
@@ -427,10 +410,15 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
         check_not_binary(path)
     sample = sample_with_beam(files, req) if req.runner else sample_locally(files, req)
     segmenter = JiebaSegmenter() if req.jieba else None
-    sentences = prepare_sample(sample.lines, normalization, segmenter)
+    with StepProgress(
+        "spm-train normalising", total=len(sample.lines), unit="sentences", bar=req.progress
+    ) as progress:
+        sentences = prepare_sample(sample.lines, normalization, segmenter, progress.update)
     threads = req.num_threads or os.cpu_count() or 1
     train_start = time.monotonic()
-    model = train(sentences, recipe, files, threads=threads, verbose=req.verbose)
+    model = train(
+        sentences, recipe, files, threads=threads, verbose=req.verbose, progress=req.progress
+    )
     train_seconds = time.monotonic() - train_start
     sidecar = build_sidecar(
         req, recipe, normalization, sample, sentences=len(sentences), files=files, threads=threads

@@ -112,12 +112,15 @@ def recorded_vocabulary(files: list[str]) -> dict | None:
 
 
 def _looks_like_protobuf(path: str) -> bool:
-    """A SentencePiece model starts with field 1 (pieces), length-delimited: byte 0x0A."""
+    """A SentencePiece model starts with field 1 (pieces), length-delimited: byte 0x0A.
+    Read through ``fileio`` so that a remote vocabulary (``gs://``...) works too."""
+    if not fileio.exists(path):
+        raise UserError(f"--vocab {path}: no such file; check the path")
     try:
-        with open(path, "rb") as f:
+        with fileio.open_raw(path) as f:
             return f.read(1) == b"\x0a"
     except OSError as err:
-        raise UserError(f"{path}: cannot read the vocabulary ({err.strerror})") from None
+        raise UserError(f"{path}: cannot read the vocabulary ({err.strerror or err})") from None
 
 
 def record_files(patterns: Iterable[str]) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from albert_data.errors import UserError
 from albert_data.files.docranges import ByteRange, RangeScan, read_range
-from albert_data.files.fileio import open_read
+from albert_data.files.fileio import counted, open_read
 
 FORMATS = ("blank-line", "line", "jsonl")
 BINARY_PROBE_BYTES = 8192
@@ -89,13 +89,17 @@ def decode_line(raw: bytes, *, path: str, offset: int, strict: bool) -> tuple[st
             pos += err.end
 
 
-def read_documents(path: str, config: ReadConfig, counts: ReadCounts) -> Iterator[RawDocument]:
-    """The documents of one file, in order (the whole file as one byte range)."""
-    yield from read_range_documents(ByteRange(path, 0, -1), config, counts)
+def read_documents(
+    path: str, config: ReadConfig, counts: ReadCounts, *, on_bytes=None
+) -> Iterator[RawDocument]:
+    """The documents of one file, in order (the whole file as one byte range);
+    ``on_bytes``, if given, is told the (compressed) bytes of the file as they are read."""
+    wrap_raw = None if on_bytes is None else counted(on_bytes)
+    yield from read_range_documents(ByteRange(path, 0, -1), config, counts, wrap_raw=wrap_raw)
 
 
 def read_range_documents(
-    byte_range: ByteRange, config: ReadConfig, counts: ReadCounts
+    byte_range: ByteRange, config: ReadConfig, counts: ReadCounts, *, wrap_raw=None
 ) -> Iterator[RawDocument]:
     """The documents a byte range of a file owns (``albert_data.files.docranges``), in order.
 
@@ -103,7 +107,7 @@ def read_range_documents(
     parallel; both cut documents with the same code, so they see the same documents.
     """
     scan = RangeScan()
-    for offset, lines in read_range(byte_range, fmt=config.format, scan=scan):
+    for offset, lines in read_range(byte_range, fmt=config.format, scan=scan, wrap_raw=wrap_raw):
         doc = raw_document(byte_range.path, offset, lines, config, counts)
         if doc is not None:
             yield doc
