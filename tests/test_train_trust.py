@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from albert_data.cli import main
 from tests.cli_helpers import BIN, run_cli
 from tests.test_trust_outputs import tmpfs
+from tests.train_support import cli_train_args, write_records
 
 SEQ, PREDS = 64, 10
 
@@ -249,6 +250,24 @@ def test_corrupt_record_is_refused_before_training(copied, made, tmp_path, damag
         f"{offset}) {what}; re-create the file or remove it from the glob"
     )
     _untouched(model_dir)
+
+
+def test_bad_data_checksum_met_while_training_names_the_file_and_record(tmp_path):
+    """A damaged record body passes the framing walk (only its data checksum is wrong,
+    which is checked as TensorFlow reads it); the error names the file and record."""
+    write_records(tmp_path / "rec", name="a.tfrecord")
+    damaged = write_records(tmp_path / "rec", seed=1, name="b.tfrecord")
+    offset, length = _frames(damaged)[5]  # past the one record the shape check reads of b
+    data = bytearray(damaged.read_bytes())
+    data[offset + 12 + length // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    args = cli_train_args(str(tmp_path / "rec" / "*"), tmp_path / "m")
+    line = _error(_invoke(*args, "--num-train-steps", 20), only=False)
+    assert line == (
+        f"error: --records: a corrupt record was met while training: {damaged} is not a "
+        f"readable TFRecord file: record 5 (byte offset {offset}) has a bad data checksum; "
+        "re-create the file or remove it from the glob"
+    )
 
 
 # --- a full disk while saving a checkpoint ----------------------------------------------
