@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,13 +18,17 @@ import pytest
 import tensorflow as tf
 
 from tests.cli_helpers import BIN
-from tests.train_support import cli_train_args, write_records
+from tests.train_support import Running, cli_train_args, write_records
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
-TIMEOUT = 180  # seconds for all processes together; a hung collective fails, not blocks
+TIMEOUT = 300  # seconds for all processes together; a hung collective fails, not blocks
 LOSS = re.compile(r"step (\d+)/\d+ \| loss ([0-9.]+)")
 EVAL_AT = re.compile(r"^eval at step (\d+):", re.M)
+
+
+BIND_FAILED = "cannot start this worker"  # the one line of a worker whose port is taken
+ATTEMPTS = 3
 
 
 def _free_ports(count: int) -> list[int]:
@@ -41,38 +44,103 @@ def _tf_config(ports: list[int], index: int) -> str:
     return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
 
 
-def _start(args, **env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(BIN), *map(str, args)],
-        cwd=ROOT,
-        env={**ENV, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Cluster:
+    """The worker processes of one multi-worker run on localhost, on ports chosen free.
+
+    A port can be taken by another process between choosing it and the worker binding
+    it; that worker then exits with its one :data:`BIND_FAILED` line, and the whole
+    cluster is started again on new ports (at most :data:`ATTEMPTS` times). Every wait is
+    bounded by :data:`TIMEOUT`; a late cluster is killed and reported with its output.
+    """
+
+    def __init__(self, args: list, *, count: int = 2, ports: list[int] | None = None):
+        self.args, self.count, self.attempts = args, count, 0
+        self.deadline = time.monotonic() + TIMEOUT
+        self.workers: list[Running] = []
+        self._start(ports)
+
+    def _start(self, ports: list[int] | None) -> None:
+        self.kill()
+        self.attempts += 1
+        self.ports = ports or _free_ports(self.count)
+        self.workers = [
+            Running(
+                [BIN, *self.args, "--strategy", "multi_worker"],
+                env={**ENV, "TF_CONFIG": _tf_config(self.ports, i)},
+                cwd=ROOT,
+            )
+            for i in range(self.count)
+        ]
+
+    def _restarted(self) -> bool:
+        """Start again on new ports if a worker could not bind its port."""
+        failed = [w for w in self.workers if w.poll() not in (None, 0) and BIND_FAILED in w.stderr]
+        if not failed:
+            return False
+        assert self.attempts < ATTEMPTS, (
+            f"no free ports in {ATTEMPTS} attempts:\n{failed[0].stderr}"
+        )
+        self._start(None)
+        return True
+
+    def _remaining(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill()
+            outputs = "\n".join(
+                f"worker {i}:\n{w.stderr[-3000:]}" for i, w in enumerate(self.workers)
+            )
+            raise AssertionError(
+                f"the workers did not finish within {TIMEOUT}s (killed):\n{outputs}"
+            )
+        return remaining
+
+    def wait_for(self, index: int, text: str) -> str:
+        """The first stderr line of worker ``index`` containing ``text``."""
+        while True:
+            line = self.workers[index].next_line(min(1.0, self._remaining()))
+            if self._restarted():
+                continue
+            if line is None:
+                raise AssertionError(
+                    f"worker {index} ended before {text!r}:\n{self.workers[index].stderr}"
+                )
+            if text in line:
+                return line
+
+    def finish(self) -> list[tuple[int, str, str]]:
+        """(exit code, stdout, stderr) of every worker, all of which must exit 0; one
+        failing worker stops the others (they would wait for it forever)."""
+        while True:
+            time.sleep(min(0.2, self._remaining()))
+            if self._restarted():
+                continue
+            codes = [w.poll() for w in self.workers]
+            if any(code not in (None, 0) for code in codes):
+                self.kill()
+                bad = next(i for i, c in enumerate(codes) if c not in (None, 0))
+                out, err = self.workers[bad].stdout, self.workers[bad].stderr
+                raise AssertionError(f"worker {bad} exited {codes[bad]}:\n{out}\n{err[-4000:]}")
+            if all(code == 0 for code in codes):
+                return [w.finish(10) for w in self.workers]
+
+    def kill(self) -> None:
+        for worker in self.workers:
+            worker.kill()
 
 
-def _finish_all(procs: dict[str, subprocess.Popen]) -> dict[str, tuple[int, str, str]]:
-    """Wait for every process within TIMEOUT; kill them all if any is late or fails."""
-    deadline = time.monotonic() + TIMEOUT
-    done: dict[str, tuple[int, str, str]] = {}
-    try:
-        for name, proc in procs.items():
-            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            done[name] = (proc.returncode, out, err)
-            if proc.returncode != 0:
-                break
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    for name, proc in procs.items():
-        code, out, err = done.get(name, (proc.returncode, "", "(killed: timeout or a peer failed)"))
-        assert code == 0, f"{name} exited {code}\nstdout:\n{out}\nstderr:\n{err[-4000:]}"
-    return done
+@pytest.fixture
+def clusters():
+    """Start :class:`Cluster` s; whatever a failing test leaves running is killed."""
+    started: list[Cluster] = []
+
+    def start(args, **kwargs) -> Cluster:
+        started.append(Cluster(args, **kwargs))
+        return started[-1]
+
+    yield start
+    for cluster in started:
+        cluster.kill()
 
 
 def _weights(prefix: str) -> dict[str, np.ndarray]:
@@ -93,7 +161,7 @@ def _losses(stderr: str) -> list[tuple[int, float]]:
     return [(int(step), float(loss)) for step, loss in LOSS.findall(stderr)]
 
 
-def test_two_workers_train_like_one_process(tmp_path):
+def test_two_workers_train_like_one_process(tmp_path, clusters):
     # 16 records, global batch 16, no record shuffling: every step sees every record once,
     # whether one process reads them all or each worker reads its half (8 per replica).
     write_records(tmp_path / "rec", count=16)
@@ -105,18 +173,17 @@ def test_two_workers_train_like_one_process(tmp_path):
     common += ("--eval-batch-size", 8, "--eval-steps", 2)
     records = str(tmp_path / "rec" / "*")
     shared_dir = tmp_path / "multi"
-    ports = _free_ports(2)
-    procs = {
-        f"worker {i}": _start(
-            [*cli_train_args(records, shared_dir, *common), "--strategy", "multi_worker"],
-            TF_CONFIG=_tf_config(ports, i),
-        )
-        for i in range(2)
-    }
-    procs["one process"] = _start(
-        [*cli_train_args(records, tmp_path / "single", *common), "--strategy", "one_device"]
+    cluster = clusters(cli_train_args(records, shared_dir, *common))
+    one = Running(
+        [BIN, *cli_train_args(records, tmp_path / "single", *common), "--strategy", "one_device"],
+        env=ENV,
+        cwd=ROOT,
     )
-    done = _finish_all(procs)
+    try:
+        done = {f"worker {i}": result for i, result in enumerate(cluster.finish())}
+        one.finish_ok(TIMEOUT, "the one-process run")
+    finally:
+        one.kill()
 
     for i in range(2):
         assert (
@@ -162,33 +229,15 @@ def test_two_workers_train_like_one_process(tmp_path):
         assert multi_eval[name] == pytest.approx(value, rel=1e-4), name
 
 
-def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path):
+def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path, clusters):
     write_records(tmp_path / "rec", count=16)
     common = ("--train-batch-size", 16, "--num-train-steps", 100000, "--log-every", 1)
     common += ("--save-every", 1000000)
     shared_dir = tmp_path / "multi"
-    ports = _free_ports(2)
-    procs = {
-        f"worker {i}": _start(
-            [
-                *cli_train_args(str(tmp_path / "rec" / "*"), shared_dir, *common),
-                "--strategy",
-                "multi_worker",
-            ],
-            TF_CONFIG=_tf_config(ports, i),
-        )
-        for i in range(2)
-    }
-    other = procs["worker 1"]
-    deadline = time.monotonic() + TIMEOUT
-    seen = ""
-    while "step 3/" not in seen:  # both are in the loop: steps need both workers
-        line = other.stderr.readline()
-        assert line or other.poll() is None, "worker 1 ended before step 3"
-        assert time.monotonic() < deadline, "no step 3 in time"
-        seen = line
-    other.send_signal(signal.SIGTERM)  # the non-chief only
-    done = _finish_all(procs)
+    cluster = clusters(cli_train_args(str(tmp_path / "rec" / "*"), shared_dir, *common))
+    cluster.wait_for(1, "step 3/")  # both are in the loop: steps need both workers
+    cluster.workers[1].send_signal(signal.SIGTERM)  # the non-chief only
+    done = {f"worker {i}": result for i, result in enumerate(cluster.finish())}
     stopped = [
         re.search(r"stopped at step (\d+) \(sigterm\)", done[f"worker {i}"][1]) for i in (0, 1)
     ]
@@ -198,3 +247,20 @@ def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path):
     assert "SIGTERM (sent to another worker): saved" in done["worker 0"][2]
     assert "SIGTERM: saved" in done["worker 1"][2]
     assert (shared_dir / f"ckpt-{step}.index").exists()
+
+
+def test_a_port_taken_before_the_worker_binds_it_is_retried(tmp_path, clusters):
+    """The race the retry is for, made certain: the first ports chosen include one
+    another process holds, so worker 1 cannot bind it; the cluster starts again on new
+    ports and trains."""
+    write_records(tmp_path / "rec", count=16)
+    args = cli_train_args(str(tmp_path / "rec" / "*"), tmp_path / "multi")
+    args += ["--train-batch-size", 16, "--num-train-steps", 2]
+    with socket.socket() as taken:
+        taken.bind(("localhost", 0))
+        taken.listen()
+        first = [_free_ports(1)[0], taken.getsockname()[1]]
+        cluster = clusters(args, ports=first)
+        done = cluster.finish()
+    assert cluster.attempts == 2 and cluster.ports != first
+    assert all("stopped at step 2 (done)" in out for _, out, _ in done)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import BIN
-from tests.train_support import cli_train_args, write_records
+from tests.train_support import Running, cli_train_args, write_records
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 300  # seconds for any one wait: a hung trainer fails the test with its output
 
 TWO_REPLICAS = textwrap.dedent(
     """
@@ -49,30 +51,27 @@ TWO_REPLICAS = textwrap.dedent(
 )
 
 
-def test_two_replicas_give_the_same_result_as_one(tmp_path):
+@pytest.fixture
+def spawn():
+    """Start trainers as :class:`Running` processes; whatever a failing test leaves
+    running is killed at its end."""
+    started: list[Running] = []
+
+    def start(args) -> Running:
+        started.append(Running(args, env=ENV, cwd=ROOT))
+        return started[-1]
+
+    yield start
+    for run in started:
+        run.kill()
+
+
+def test_two_replicas_give_the_same_result_as_one(tmp_path, spawn):
     write_records(tmp_path / "rec")
-    proc = subprocess.run(
-        [sys.executable, "-c", TWO_REPLICAS, str(tmp_path)],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "max difference" in proc.stdout
+    proc = spawn([sys.executable, "-c", TWO_REPLICAS, tmp_path])
+    out, _ = proc.finish_ok(TIMEOUT, "the one-vs-two-replica script")
+    assert "max difference" in out
     assert len(list(tmp_path.glob("mirrored/ckpt-3.index"))) == 1
-
-
-def _start(args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(BIN), *args],
-        cwd=ROOT,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _latest_step(model_dir: Path) -> int | None:
@@ -86,24 +85,18 @@ def _latest_step(model_dir: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _wait_for_checkpoint(
-    model_dir: Path, proc: subprocess.Popen, min_step: int, timeout: float = 120
-) -> int:
-    deadline = time.monotonic() + timeout
+def _wait_for_checkpoint(model_dir: Path, proc: Running, min_step: int) -> int:
+    deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         step = _latest_step(model_dir)
         if step is not None and step >= min_step:
             return step
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"trainer exited early:\n{proc.stdout.read()}\n{proc.stderr.read()}"
-            )
+        assert proc.poll() is None, f"trainer exited early:\n{proc.stdout}\n{proc.stderr}"
         time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("no checkpoint appeared in time")
+    raise AssertionError(f"no checkpoint at step {min_step} within {TIMEOUT}s:\n{proc.stderr}")
 
 
-def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, spawn):
     write_records(tmp_path / "rec")
     model_dir = tmp_path / "model"
     args = cli_train_args(
@@ -116,27 +109,19 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         "--log-every",
         1,
     )
-    proc = _start(args)
+    proc = spawn([BIN, *args])
     saved = _wait_for_checkpoint(model_dir, proc, min_step=3)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    code, _, _ = proc.finish(30)
+    assert code == -signal.SIGKILL
     latest = _latest_step(model_dir)
     assert latest >= saved
-    again = subprocess.run(
-        [str(BIN), *args, "--max-steps-this-run", "2"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert again.returncode == 0, again.stderr
-    assert f"at step {latest}" in again.stderr and "resumed from" in again.stderr
-    assert f"stopped at step {latest + 2} (max_steps)" in again.stdout
+    out, err = spawn([BIN, *args, "--max-steps-this-run", 2]).finish_ok(TIMEOUT, "the re-run")
+    assert f"at step {latest}" in err and "resumed from" in err
+    assert f"stopped at step {latest + 2} (max_steps)" in out
 
 
-def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path, spawn):
     write_records(tmp_path / "rec")
     model_dir = tmp_path / "model"
     args = cli_train_args(
@@ -149,14 +134,10 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
         "--log-every",
         1,
     )
-    proc = _start(args)
-    deadline = time.monotonic() + 120
-    while "step 3/" not in (line := proc.stderr.readline()):
-        assert line or proc.poll() is None, proc.stdout.read()
-        assert time.monotonic() < deadline
+    proc = spawn([BIN, *args])
+    proc.wait_for("step 3/", TIMEOUT)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    out, err = proc.finish_ok(TIMEOUT, "the trainer after SIGTERM")
     assert "SIGTERM: saved" in err
     assert "(sigterm)" in out
     assert list(model_dir.glob("ckpt-*.index"))

@@ -113,6 +113,7 @@ class Running:
         self._out: list[str] = []
         self._err: list[str] = []
         self._err_lines: queue.Queue[str | None] = queue.Queue()
+        self._eof = False
         self._threads = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, self._out, None)),
             threading.Thread(
@@ -132,16 +133,24 @@ class Running:
         if lines is not None:
             lines.put(None)
 
+    def next_line(self, timeout: float) -> str | None:
+        """The next stderr line; ``""`` if none came within ``timeout``, None at EOF."""
+        if self._eof:
+            return None
+        try:
+            line = self._err_lines.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return ""
+        self._eof = line is None
+        return line
+
     def wait_for(self, text: str, timeout: float) -> str:
         """The first stderr line containing ``text``; AssertionError at EOF or timeout."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"no {text!r} on stderr within {timeout}s:\n{self.stderr}"
-            try:
-                line = self._err_lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
+            line = self.next_line(remaining)
             assert line is not None, f"ended before {text!r}:\n{self.stdout}\n{self.stderr}"
             if text in line:
                 return line
@@ -154,6 +163,12 @@ class Running:
     def stderr(self) -> str:
         return "".join(self._err)
 
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
     def finish(self, timeout: float) -> tuple[int | None, str, str]:
         """(exit code, stdout, stderr); a process still running after ``timeout`` is
         killed and reported with code None."""
@@ -165,6 +180,14 @@ class Running:
         for thread in self._threads:
             thread.join(timeout=10)
         return code, self.stdout, self.stderr
+
+    def finish_ok(self, timeout: float, what: str = "the trainer") -> tuple[str, str]:
+        """(stdout, stderr) of a run that must exit 0 within ``timeout``; otherwise an
+        AssertionError saying which (late: killed) with its output."""
+        code, out, err = self.finish(timeout)
+        assert code is not None, f"{what} did not finish within {timeout}s (killed):\n{out}\n{err}"
+        assert code == 0, f"{what} exited {code}:\n{out}\n{err[-4000:]}"
+        return out, err
 
     def kill(self) -> None:
         if self.proc.poll() is None:

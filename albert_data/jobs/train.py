@@ -89,15 +89,16 @@ class Vocabulary:
     fingerprint: str
 
 
-def load_vocabulary(path: str) -> Vocabulary:
-    """Read ``--vocab`` (SentencePiece ``.model`` or WordPiece ``vocab.txt``)."""
-    from albert_data.text.tokenization import load_tokenizer
+def load_vocabulary(path: str, *, recorded: dict | None = None) -> Vocabulary:
+    """Read ``--vocab`` (SentencePiece ``.model`` or WordPiece ``vocab.txt``); its
+    fingerprint is taken with the settings ``recorded`` in the records' ``stats.json``
+    (word segmenter, normalisation), as ``make-pretraining`` took it."""
+    from albert_data.records.inspection import load_vocab
     from albert_data.training.vocab_ids import ids_from_vocab
 
     ids = ids_from_vocab(path)
-    kind = "spm_model" if path.endswith(".model") else "vocab_file"
-    tokenizer = load_tokenizer(**{kind: path})
-    return Vocabulary(path, ids["vocab_size"], ids, tokenizer.fingerprint())
+    fingerprint = load_vocab(path, recorded=recorded).fingerprint
+    return Vocabulary(path, ids["vocab_size"], ids, fingerprint)
 
 
 def model_config(request: TrainRequest, vocabulary: Vocabulary | None):
@@ -191,19 +192,30 @@ def run_config(request: TrainRequest):
     )
 
 
-def _check_vocabulary(request: TrainRequest, vocabulary: Vocabulary) -> None:
-    from albert_data.records.provenance import check_vocabulary
+def _record_files(request: TrainRequest) -> list[str]:
     from albert_data.training.data import expand_patterns
 
     files = list(expand_patterns(request.records))
     if request.eval_records:
         files += expand_patterns(request.eval_records, "--eval-records")
+    return files
+
+
+def checked_vocabulary(request: TrainRequest) -> Vocabulary:
+    """``--vocab``, refused if it is not the vocabulary the records were made with (their
+    ``stats.json`` says which) unless ``--allow-vocab-mismatch``."""
+    from albert_data.records.inspection import recorded_vocabulary
+    from albert_data.records.provenance import check_vocabulary
+
+    files = _record_files(request)
+    vocabulary = load_vocabulary(request.vocab, recorded=recorded_vocabulary(files))
     check_vocabulary(
         files,
         fingerprint=vocabulary.fingerprint,
         vocab_path=vocabulary.path,
         allow_mismatch=request.allow_vocab_mismatch,
     )
+    return vocabulary
 
 
 def _stderr(line: str) -> None:
@@ -214,10 +226,8 @@ def run(request: TrainRequest, *, log: Callable[[str], None] = _stderr) -> Train
     """Check the request against the vocabulary and the records, then train."""
     from albert_data.training.trainer import train
 
-    vocabulary = load_vocabulary(request.vocab) if request.vocab else None
+    vocabulary = checked_vocabulary(request) if request.vocab else None
     config = model_config(request, vocabulary)
-    if vocabulary is not None:
-        _check_vocabulary(request, vocabulary)
     result = train(
         model_config=config,
         data=data_config(request, vocabulary),

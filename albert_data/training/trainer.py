@@ -28,7 +28,7 @@ import tensorflow as tf
 from albert_data.errors import UserError
 from albert_data.model.config import AlbertConfig
 from albert_data.records import provenance
-from albert_data.training import checks
+from albert_data.training import checks, framing
 from albert_data.training.checkpointing import Saver, restore
 from albert_data.training.config import DataConfig, OptimizerConfig, TrainConfig
 from albert_data.training.losses import metrics_from_sums
@@ -203,10 +203,9 @@ class _Loop:
         try:
             sums, norm = self.steps.train_step(self.iterator)
         except tf.errors.DataLossError as err:
-            raise UserError(
-                f"--records: a corrupt record was met while training ({str(err).splitlines()[0]}); "
-                "re-create the damaged file"
-            ) from None
+            lines = str(err).splitlines() or [type(err).__name__]
+            message = next((line for line in lines if "corrupt" in line), lines[0]).strip()
+            raise framing.locate_corruption(self.inputs.train.files, message) from None
         step = int(self.built.step.numpy())
         sums = {k: float(v) for k, v in sums.items()}
         loss = metrics_from_sums(sums)["loss"]
