@@ -491,3 +491,31 @@ def test_another_vocabulary_than_the_model_dir_records_is_refused(zh, tmp_path):
         "--allow-vocab-mismatch",
     )
     assert (out / "hf" / "vocab.txt").read_text() == swapped.read_text()
+
+
+def test_bad_vocabulary_is_refused_before_tensorflow_is_imported(zh, tmp_path):
+    """The checks need no TensorFlow: a mistake costs no TensorFlow start-up."""
+    import subprocess
+    import sys
+
+    bigger = write_chinese_vocab(tmp_path / "bigger.txt", extra=["额外"])
+    out, marker = tmp_path / "out", tmp_path / "imported.txt"
+    args = ["export", "--output", out, "--model-dir", zh["model_dir"], "--vocab-file", bigger]
+    code = (
+        "import atexit, pathlib, sys\n"
+        "marker = pathlib.Path(sys.argv.pop(1))\n"
+        "atexit.register(lambda: marker.write_text(' '.join(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('tensorflow', 'keras')))))\n"
+        "from albert_data.cli import main\n"
+        "main(prog_name='albert-data')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(marker), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: ") and str(bigger) in proc.stderr
+    assert marker.read_text() == ""  # neither tensorflow nor keras was imported
+    assert not out.exists()

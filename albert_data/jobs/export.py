@@ -358,8 +358,7 @@ def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log
 
 def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     """Check everything, load the model, write every chosen format, publish them."""
-    quiet_tensorflow(req.verbose)  # before anything imports TensorFlow
-    from albert_data.model.config import AlbertConfig
+    from albert_data.model.config import AlbertConfig  # plain JSON: no TensorFlow yet
 
     config_path = config_path_of(req)
     config = AlbertConfig.from_json(config_path)
@@ -367,6 +366,7 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     files = tokenizer_files(req, config, config_path, notes)
     for line in notes:
         log(line)
+    quiet_tensorflow(req.verbose)  # the checks passed: now TensorFlow, quietly
     staging = staging_directory(req.output)
     try:
         from albert_data.interop.loading import load_trained_model
