@@ -79,6 +79,30 @@ class TokenizedDocument:
         offsets = np.concatenate(([0], np.cumsum(lengths[lengths > 0])))
         return cls(np.asarray(ids, dtype=np.int32), np.asarray(word_starts, dtype=bool), offsets)
 
+    @classmethod
+    def split_flat(
+        cls, ids: np.ndarray, word_starts: np.ndarray, lengths: np.ndarray, counts: list[int]
+    ) -> list[TokenizedDocument]:
+        """Several documents from one tokenizer call over all their sentences: document j
+        has the next ``counts[j]`` sentences; each is what :meth:`from_flat` gives for
+        that document's encoding alone (tokenizers mark each text's first token as a word
+        start, so the concatenated encoding is the concatenation of the single ones)."""
+        ids = np.asarray(ids, dtype=np.int32)
+        word_starts = np.asarray(word_starts, dtype=bool)
+        sizes = np.asarray(lengths, dtype=np.int64).tolist()
+        docs, sentence, start = [], 0, 0
+        for count in counts:
+            offsets, end = [0], start
+            for size in sizes[sentence : sentence + count]:
+                if size:
+                    end += size
+                    offsets.append(end - start)
+            docs.append(
+                cls(ids[start:end], word_starts[start:end], np.array(offsets, dtype=np.int64))
+            )
+            sentence, start = sentence + count, end
+        return docs
+
     @property
     def num_sentences(self) -> int:
         return self.offsets.size - 1

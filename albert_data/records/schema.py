@@ -252,27 +252,43 @@ def serialize_batch(
         raise ValueError(
             f"record of {lengths[worst]} tokens / {counts[worst]} predictions exceeds shape {L} / {P}"
         )
-    ids_bytes, ids_cuts = _varints_cut(input_ids, bounds)
-    pos_bytes, pos_cuts = _varints_cut(masked_lm_positions, pbounds)
-    lab_bytes, lab_cuts = _varints_cut(masked_lm_ids, pbounds)
+    ids = _varints_cut(input_ids, bounds)
+    pos = _varints_cut(masked_lm_positions, pbounds)
+    lab = _varints_cut(masked_lm_ids, pbounds)
     segments = np.asarray(segment_ids, dtype=np.uint8).tobytes()
     boundaries = np.asarray(token_boundary, dtype=np.uint8).tobytes()
+    return _join_records(
+        ids,
+        pos,
+        lab,
+        segments,
+        boundaries,
+        bounds.tolist(),
+        counts.tolist(),
+        next_sentence_labels,
+        L,
+        P,
+    )
+
+
+def _join_records(ids, pos, lab, segments, boundaries, tok, counts, labels, L, P) -> list[bytes]:
+    """Each record's bytes from the batch's encoded features (slices) and cached framing."""
+    (ids_bytes, ids_cuts), (pos_bytes, pos_cuts), (lab_bytes, lab_cuts) = ids, pos, lab
     f = _framing(L, P)
     out = []
-    tok = bounds.tolist()
-    for i, (n, m, label) in enumerate(zip(lengths.tolist(), counts.tolist(), next_sentence_labels)):
+    for i, (m, label) in enumerate(zip(counts, labels)):
         t0, t1 = tok[i], tok[i + 1]
         ids_part = ids_bytes[ids_cuts[i] : ids_cuts[i + 1]]
         pos_part = pos_bytes[pos_cuts[i] : pos_cuts[i + 1]]
         lab_part = lab_bytes[lab_cuts[i] : lab_cuts[i + 1]]
-        pad_l, pad_p = f.zeros[L - n], f.zeros[P - m]
+        pad_l, pad_p = f.zeros[L - (t1 - t0)], f.zeros[P - m]
         body = b"".join(
             (
-                _entry_header("input_ids", len(ids_part) + L - n, False),
+                _entry_header("input_ids", len(ids_part) + len(pad_l), False),
                 ids_part,
                 pad_l,
                 f.mask_header,
-                f.ones[n],
+                f.ones[t1 - t0],
                 pad_l,
                 f.segment_header,
                 segments[t0:t1],
