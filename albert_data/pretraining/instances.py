@@ -18,6 +18,7 @@ pair truncation (Google's code truncated such a sentence to one instance).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,6 +104,11 @@ class TokenizedDocument:
             sentence, start = sentence + count, end
         return docs
 
+    @functools.cached_property
+    def sentence_lengths(self) -> list[int]:
+        """Tokens per sentence (computed once: every duplicate's planning needs them)."""
+        return np.diff(self.offsets).tolist()
+
     @property
     def num_sentences(self) -> int:
         return self.offsets.size - 1
@@ -133,10 +139,9 @@ def cut_long_sentences(doc: TokenizedDocument, max_tokens: int) -> LongSentenceC
     """
     if max_tokens < 2:
         raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")
-    lengths = np.diff(doc.offsets)
-    long = np.flatnonzero(lengths > max_tokens)
-    if long.size == 0:
+    if max(doc.sentence_lengths, default=0) <= max_tokens:
         return LongSentenceCuts(doc)
+    long = np.flatnonzero(np.diff(doc.offsets) > max_tokens)
     cuts: list[int] = []
     for i in long.tolist():
         start, end = int(doc.offsets[i]), int(doc.offsets[i + 1])
@@ -244,7 +249,7 @@ def plan_instances(
         target = int(rng.integers(2, max_tokens + 1))
 
     plan = InstancePlan()
-    for first, last in _chunks(np.diff(doc.offsets).tolist(), target, doc.alone):
+    for first, last in _chunks(doc.sentence_lengths, target, doc.alone):
         pair = _split_chunk(doc, first, last, rng)
         if pair is not None:
             _plan_instance(pair, max_tokens, rng, plan)

@@ -264,7 +264,7 @@ def _select_all(
         order = words[w0:w1]
         rng.shuffle(order)
         count, taken = _greedy_select(
-            order.tolist(), budget, starts_l, ends_l, room_l, cdf_rows, covered, rng
+            order, budget, starts_l, ends_l, room_l, cdf_rows, covered, rng
         )
         counts.append(count)
         ngrams.append(tuple(taken))
@@ -289,8 +289,8 @@ def _greedy_select(order, budget, starts, ends, room, cdf_rows, covered, rng):
     count = 0
     taken: list[int] = []
     chunk = 2 * budget + 4
-    for first in range(0, len(order), chunk):
-        cand = order[first : first + chunk]
+    for first in range(0, order.size, chunk):
+        cand = order[first : first + chunk].tolist()
         for w, u in zip(cand, rng.random(len(cand)).tolist()):
             row = cdf_rows[room[w]]
             n = 1
