@@ -219,10 +219,9 @@ def _other_stop(stop: str, after_cjk: bool) -> bool | None:
 
 def _token_before(text: str, end: int) -> str:
     """The word before position ``end`` (without leading quotes/brackets)."""
-    window = text[max(0, end - 40) : end]
-    if not window or window[-1].isspace():
+    if end == 0 or text[end - 1].isspace():
         return ""
-    return window.rsplit(None, 1)[-1].lstrip(_OPENERS)
+    return text[end - 40 if end > 40 else 0 : end].rsplit(None, 1)[-1].lstrip(_OPENERS)
 
 
 def _period_ends_sentence(token: str, first: str, capitalised: bool) -> bool:
