@@ -201,3 +201,27 @@ def test_split_flat_equals_from_flat_per_document():
         assert np.array_equal(got.ids, want.ids) and got.ids.dtype == want.ids.dtype
         assert np.array_equal(got.word_starts, want.word_starts)
         assert np.array_equal(got.offsets, want.offsets)
+
+
+@pytest.mark.parametrize("sample", ["sample_en", "sample_zh"])
+def test_one_tokenizer_call_per_bundle_gives_each_documents_own_encoding(sample, request):
+    # MakeRecords encodes all sentences of a bundle at once and splits them per document:
+    # the same documents as encoding each alone (real SentencePiece; jieba for Chinese).
+    from albert_data.text.tokenization import load_tokenizer
+
+    paths = request.getfixturevalue(sample)
+    tok = load_tokenizer(spm_model=str(paths["spm"]))
+    text = paths["sentences"].read_text(encoding="utf-8")
+    docs = [d.split("\n") for d in text.strip("\n").split("\n\n")][:40]
+    docs[3] = ["", *docs[3], ""]  # empty sentences are dropped per document
+    flat = tok.encode_flat([s for d in docs for s in d])
+    split = TokenizedDocument.split_flat(
+        flat.ids, flat.word_starts, flat.lengths, [len(d) for d in docs]
+    )
+    assert len(docs) > 5
+    for doc, sentences in zip(split, docs, strict=True):
+        alone = tok.encode_flat(sentences)
+        want = TokenizedDocument.from_flat(alone.ids, alone.word_starts, alone.lengths)
+        assert np.array_equal(doc.ids, want.ids)
+        assert np.array_equal(doc.word_starts, want.word_starts)
+        assert np.array_equal(doc.offsets, want.offsets)
