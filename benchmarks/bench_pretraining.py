@@ -4,17 +4,21 @@ A sentence-per-line corpus is generated from the bundled sample (``albert_data.t
 seeded), a SentencePiece vocabulary is trained on it with ALBERT's recipe, then
 ``albert-data make-pretraining`` runs as a user would run it (English, seq 512,
 dupe 2, n-gram 3) with one and two DirectRunner workers on a 1x and an 8x corpus. Reported: output tokens per second of wall time for the whole
-process (start-up included) and the peak resident memory of the whole process tree
-(launcher + Beam workers), sampled every 50 ms from /proc.
+process (start-up included), its CPU seconds (user + system of the whole tree, from
+getrusage) and the peak resident memory of the whole process tree (launcher + Beam
+workers), sampled every 50 ms from /proc. The steady state takes the 1x run from the 8x
+run: extra tokens over extra wall seconds, and per worker over extra CPU seconds (the
+figure a shared, loaded machine does not distort).
 
-A second part times the pure stages on the 1x corpus in this process, to show where the
-time goes.
+A second part times the pure stages on the 1x corpus in this process, on the path the
+pipeline takes (bundles of documents), to show where the time goes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -93,6 +97,13 @@ def run_measured(args: list[str]) -> tuple[float, int]:
     return elapsed, peak
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of all waited-for descendants of this process so far
+    (a finished command's whole tree: the launcher and its Beam workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def prepare() -> dict:
     from albert_data.text.corpus import write_corpus
 
@@ -139,6 +150,7 @@ def prepare() -> dict:
 def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:
     out = OUT / f"records-{tag}"
     shutil.rmtree(out, ignore_errors=True)
+    cpu_before = children_cpu()
     elapsed, peak = run_measured(
         [
             str(BIN),
@@ -153,87 +165,106 @@ def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:
             *COMMON,
         ]
     )
+    cpu = children_cpu() - cpu_before
     stats = json.loads((out / "stats.json").read_text())
     tokens = stats["counts"]["tokens"]
     return {
         "corpus_mb": corpus.stat().st_size / 1e6,
         "workers": workers,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "output_tokens": tokens,
         "tokens_per_second": tokens / elapsed,
         "peak_rss_mb": peak / 1e6,
     }
 
 
-def stage_profile(corpus: Path, model: Path) -> dict:
-    """Seconds per pure stage over the 1x corpus in this process (one core)."""
-    import numpy as np
+STAGES = {  # stage -> the functions bundle_records calls for it
+    "instances": ("plan_instances", "build_instances", "cut_long_sentences"),
+    "masking": ("mask_batch",),
+    "serialize": ("serialize_batch",),
+}
 
+
+def stage_profile(corpus: Path, model: Path, repeats: int = 3) -> dict:
+    """CPU seconds per pure stage over the 1x corpus in this process (one core), on the
+    path the pipeline's MakeRecords takes: bundles of its BUNDLE_DOCUMENTS documents,
+    one tokenizer call and one ``bundle_records`` call each. The stages inside
+    ``bundle_records`` are timed by wrapping the functions it calls ("records other" is
+    the rest: keys, record objects, statistics); median of ``repeats`` runs."""
+    import statistics
+
+    import albert_data.pretraining.document_records as records
     from albert_data.files.docranges import ByteRange, read_range
-    from albert_data.pretraining.document_records import (
-        PretrainingConfig,
-        document_hash,
-        document_rng,
-        encode_instance,
-    )
-    from albert_data.pretraining.instances import (
-        InstanceConfig,
-        TokenizedDocument,
-        create_instances,
-    )
-    from albert_data.pretraining.masking import MaskingConfig, mask_sequence
+    from albert_data.pretraining.instances import InstanceConfig, TokenizedDocument
+    from albert_data.pretraining.masking import MaskingConfig
     from albert_data.text.tokenization import load_tokenizer
+    from pipelines.pretraining import MakeRecords
 
     tok = load_tokenizer(spm_model=str(model))
-    cfg = PretrainingConfig(
+    cfg = records.PretrainingConfig(
         instances=InstanceConfig(max_seq_length=512), masking=MaskingConfig(), dupe_factor=2
     )
-    regular = tok.regular_ids()
-    t = dict.fromkeys(("read", "tokenize", "instances", "masking", "serialize"), 0.0)
-    tokens = 0
+    vocab = records.VocabIds(tok.special.cls, tok.special.sep, tok.special.mask, tok.regular_ids())
     clock = time.process_time
     t0 = clock()
     docs = [
         [line.decode().rstrip("\n") for line in lines]
         for _, lines in read_range(ByteRange(str(corpus), 0, -1), fmt="sentences")
     ]
-    t["read"] = clock() - t0
-    for sentences in docs:
-        t0 = clock()
-        flat = tok.encode_flat(sentences)
-        doc = TokenizedDocument.from_flat(flat.ids, flat.word_starts, flat.lengths)
-        t["tokenize"] += clock() - t0
-        digest = document_hash("\n".join(sentences))
-        for dupe in range(cfg.dupe_factor):
-            rng = document_rng(cfg.random_seed, digest, dupe)
-            t0 = clock()
-            outcome = create_instances(
-                doc, config=cfg.instances, cls_id=tok.special.cls, sep_id=tok.special.sep, rng=rng
-            )
-            t1 = clock()
-            t["instances"] += t1 - t0
-            for inst in outcome.instances:
+    read = clock() - t0
+    size = MakeRecords.BUNDLE_DOCUMENTS
+    runs = []
+    for _ in range(repeats):
+        t = dict.fromkeys(("tokenize", "records", *STAGES), 0.0)
+        originals = _wrap_stages(records, t)
+        try:
+            rngs, tokens = records.DocumentRngs(), 0
+            for first in range(0, len(docs), size):
                 t0 = clock()
-                masked = mask_sequence(
-                    inst.ids,
-                    inst.token_boundary,
-                    inst.special,
-                    config=cfg.masking,
-                    mask_id=tok.special.mask,
-                    regular_ids=regular,
-                    rng=rng,
+                bundle = [
+                    (s, records.document_hash("\n".join(s))) for s in docs[first : first + size]
+                ]
+                flat = tok.encode_flat([line for s, _ in bundle for line in s])
+                split = TokenizedDocument.split_flat(
+                    flat.ids, flat.word_starts, flat.lengths, [len(s) for s, _ in bundle]
                 )
                 t1 = clock()
-                encode_instance(inst, masked, cfg.shape)
-                t["serialize"] += clock() - t1
-                t["masking"] += t1 - t0
-                tokens += inst.ids.size
-    total = sum(t.values())
+                made = records.bundle_records(
+                    [(d, h) for d, (_, h) in zip(split, bundle)], config=cfg, vocab=vocab, rngs=rngs
+                )
+                t["records"] += clock() - t1
+                t["tokenize"] += t1 - t0
+                tokens += sum(r.num_tokens for recs in made for r in recs)
+        finally:
+            for name, fn in originals.items():
+                setattr(records, name, fn)
+        t["records other"] = t.pop("records") - sum(t[k] for k in STAGES)
+        runs.append(t)
+    stages = {"read": read} | {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     return {
-        "stage_seconds": {k: round(v, 3) for k, v in t.items()},
-        "core_tokens_per_cpu_second": tokens / total,
-        "output_tokens": int(np.int64(tokens)),
+        "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+        "core_tokens_per_cpu_second": tokens / (sum(stages.values()) - read),
+        "output_tokens": tokens,
     }
+
+
+def _wrap_stages(module, totals: dict) -> dict:
+    """Replace the stage functions ``module`` calls by timed wrappers; return the originals."""
+    originals = {}
+    for stage, names in STAGES.items():
+        for name in names:
+            fn = originals[name] = getattr(module, name)
+
+            def timed(*args, _fn=fn, _stage=stage, **kwargs):
+                t0 = time.process_time()
+                try:
+                    return _fn(*args, **kwargs)
+                finally:
+                    totals[_stage] += time.process_time() - t0
+
+            setattr(module, name, timed)
+    return originals
 
 
 def run() -> dict:
@@ -248,11 +279,13 @@ def run() -> dict:
     }
     print("make-pretraining (English, SentencePiece 8k, seq 512, dupe 2, n-gram 3), whole process:")
     print(
-        f"  {'run':<14}{'corpus MB':>10}{'seconds':>9}{'out tokens':>12}{'tokens/s':>11}{'peak RSS MB':>13}"
+        f"  {'run':<14}{'corpus MB':>10}{'seconds':>9}{'CPU s':>8}{'out tokens':>12}{'tokens/s':>11}"
+        f"{'peak RSS MB':>13}"
     )
     for name, r in results.items():
         print(
-            f"  {name:<14}{r['corpus_mb']:>10.1f}{r['seconds']:>9.1f}{r['output_tokens']:>12,}"
+            f"  {name:<14}{r['corpus_mb']:>10.1f}{r['seconds']:>9.1f}{r['cpu_seconds']:>8.1f}"
+            f"{r['output_tokens']:>12,}"
             f"{r['tokens_per_second']:>11,.0f}{r['peak_rss_mb']:>13.0f}"
         )
     speedup = (
@@ -271,15 +304,23 @@ def run() -> dict:
     for workers, a, b in ((1, "1x_1_worker", "8x_1_worker"), (2, "1x_2_workers", "8x_2_workers")):
         extra = results[b]["output_tokens"] - results[a]["output_tokens"]
         rate = extra / max(1e-9, results[b]["seconds"] - results[a]["seconds"])
+        # Per worker: the extra tokens over the extra CPU seconds of the whole tree, which a
+        # shared machine's load does not inflate as it does wall time.
+        per_cpu = extra / max(1e-9, results[b]["cpu_seconds"] - results[a]["cpu_seconds"])
         results[f"steady_tokens_per_second_{workers}"] = rate
-        print(f"  steady state, {workers} worker(s): {rate:,.0f} tokens/s (start-up excluded)")
+        results[f"steady_tokens_per_cpu_second_{workers}"] = per_cpu
+        print(
+            f"  steady state, {workers} worker(s): {rate:,.0f} tokens/s wall (start-up excluded);"
+            f" per worker {per_cpu:,.0f} tokens per CPU-second"
+        )
     print(
         "  (generated documents average ~200 tokens, so most instances are short and per-instance"
         " costs dominate; 'long' joins five documents into one, as in Wikipedia)"
     )
     profile = stage_profile(env["corpora"][1], env["model"])
     print(
-        "  where the time goes (pure stages, one core, CPU seconds):",
+        "  where the time goes (pure stages as MakeRecords runs them, one core, CPU seconds,"
+        " median of 3):",
         ", ".join(f"{k} {v:.2f}" for k, v in profile["stage_seconds"].items()),
         f"→ {profile['core_tokens_per_cpu_second']:,.0f} tokens/CPU-second",
     )

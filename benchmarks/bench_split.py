@@ -5,8 +5,9 @@ document repeated so that de-duplication has work to do. ``albert-data
 split-sentences`` runs as a user would run it: the local runner (one process), then the
 Beam pipeline with one and two DirectRunner workers, on a 1x and an 8x corpus.
 Reported: input MB per second of wall time for the whole process (start-up included),
-the peak resident memory of the process tree, and whether every run wrote the same
-bytes as the local runner.
+input MB per CPU-second of the process tree (user + system; the per-core rate, which a
+shared machine's load does not distort), the peak resident memory of the process tree,
+and whether every run wrote the same bytes as the local runner.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from benchmarks.bench_pretraining import BIN, run_measured
+from benchmarks.bench_pretraining import BIN, children_cpu, run_measured
 
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "split"
 BASE_BYTES = int(os.environ.get("BENCH_SPLIT_BYTES", 16_000_000))
@@ -52,9 +53,19 @@ def run_split(corpus: Path, tag: str, extra: list[str]) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     args = [str(BIN), "split-sentences", str(corpus), "-o", str(out / "docs.txt")]
     args += ["--num-shards", str(SHARDS), "--no-progress", *extra]
+    cpu_before = children_cpu()
     seconds, peak = run_measured(args)
+    cpu = children_cpu() - cpu_before
     mb = corpus.stat().st_size / 1e6
-    return {"out": out, "corpus_mb": mb, "seconds": seconds, "mb_per_s": mb / seconds, "rss": peak}
+    return {
+        "out": out,
+        "corpus_mb": mb,
+        "seconds": seconds,
+        "mb_per_s": mb / seconds,
+        "cpu_seconds": cpu,
+        "mb_per_cpu_s": mb / cpu,
+        "rss": peak,
+    }
 
 
 def same_files(a: Path, b: Path) -> bool:
@@ -73,14 +84,22 @@ def run() -> dict:
         results[f"{factor}x_beam_1"] = run_split(corpus, f"{factor}x-w1", [*beam, "1"])
         results[f"{factor}x_beam_2"] = run_split(corpus, f"{factor}x-w2", [*beam, "2"])
     print(f"split-sentences (English raw text, ~11% duplicate documents, {SHARDS} shards):")
-    print(f"  {'run':<14}{'corpus MB':>10}{'seconds':>9}{'MB/s':>7}{'peak RSS MB':>13}  same bytes")
+    print(
+        f"  {'run':<14}{'corpus MB':>10}{'seconds':>9}{'MB/s':>7}{'CPU s':>8}{'MB/CPU-s':>10}"
+        f"{'peak RSS MB':>13}  same bytes"
+    )
     for name, r in results.items():
         local = results[name.split("_")[0] + "_local"]["out"]
         same = "yes" if same_files(local, r["out"]) else "NO"
         print(
             f"  {name:<14}{r['corpus_mb']:>10.1f}{r['seconds']:>9.1f}{r['mb_per_s']:>7.1f}"
-            f"{r['rss'] / 1e6:>13.0f}  {same}"
+            f"{r['cpu_seconds']:>8.1f}{r['mb_per_cpu_s']:>10.1f}{r['rss'] / 1e6:>13.0f}  {same}"
         )
+    core = results["8x_local"]["mb_per_cpu_s"]
+    print(
+        f"  per core (local runner, 8x, input MB per CPU-second of the whole process): {core:.1f}"
+    )
+    results["mb_per_cpu_second_local"] = core
     speedup = results["8x_beam_2"]["mb_per_s"] / results["8x_local"]["mb_per_s"]
     growth = results["8x_beam_2"]["rss"] / results["1x_beam_2"]["rss"]
     print(

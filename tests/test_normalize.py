@@ -47,3 +47,25 @@ def test_dict_round_trip_and_unknown_keys():
     assert Normalization.from_dict(n.to_dict()) == n
     with pytest.raises(ValueError, match="unknown normalisation option"):
         Normalization.from_dict({"lowercase": True})
+
+
+def _clean_by_definition(text: str) -> str:
+    return " ".join(text.translate(normalize._REMOVE).split())
+
+
+def test_clean_text_fast_path_equals_the_definition_for_every_code_point():
+    # clean_text skips the removal and the re-spacing for printable text; around every
+    # code point (single, doubled, at either end, between words) it must agree with
+    # removing, then splitting and joining.
+    for cp in range(0x110000):
+        ch = chr(cp)
+        for text in (ch, f"a{ch}b", f" {ch}", f"{ch} ", f"x{ch}{ch}y", f"a {ch} b"):
+            if clean_text(text) != _clean_by_definition(text):
+                raise AssertionError(f"U+{cp:04X} in {text!r}")
+
+
+@pytest.mark.parametrize(
+    "text", ["plain text", "two  spaces", " lead", "trail ", "", " ", "tab\there", "nbsp\u00a0x"]
+)
+def test_clean_text_agrees_with_the_definition_on_spacing(text):
+    assert clean_text(text) == _clean_by_definition(text)

@@ -12,7 +12,7 @@ that key, which shuffles instances across the whole output without a global shuf
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,15 +22,12 @@ from albert_data.pretraining.instances import (
     Instance,
     InstanceConfig,
     TokenizedDocument,
-    create_instances,
+    build_instances,
     cut_long_sentences,
+    plan_instances,
 )
-from albert_data.pretraining.masking import (
-    MaskingConfig,
-    MaskResult,
-    mask_sequence,
-)
-from albert_data.records.schema import Record, RecordShape, serialize_unpadded
+from albert_data.pretraining.masking import MaskingConfig, MaskResult, mask_batch
+from albert_data.records.schema import Record, RecordShape, serialize_batch, serialize_unpadded
 
 MASKING_MODES = ("static", "dynamic")
 
@@ -116,6 +113,15 @@ class DocumentRngs:
         self._bits.state = _pcg_state(seed, digest, dupe)
         return self._generator
 
+    @property
+    def generator(self) -> np.random.Generator:
+        return self._generator
+
+    def state(self) -> dict:
+        """The generator's current state (to resume its stream later, see
+        :func:`albert_data.pretraining.masking.mask_batch`'s ``streams``)."""
+        return self._bits.state
+
 
 def document_rng(seed: int, digest: bytes, dupe: int) -> np.random.Generator:
     """A fresh generator for one duplicate of one document (see :class:`DocumentRngs`)."""
@@ -145,44 +151,108 @@ def document_records(
     ``truncated(n)`` and ``long_sentences(sentences, pieces)`` calls; ``rngs`` (a
     :class:`DocumentRngs` the caller keeps) avoids building a generator per duplicate.
     """
-    shape = config.shape
+    yield from bundle_records([(doc, digest)], config=config, vocab=vocab, stats=stats, rngs=rngs)[
+        0
+    ]
+
+
+def bundle_records(
+    docs: Sequence[tuple[TokenizedDocument, bytes]],
+    *,
+    config: PretrainingConfig,
+    vocab: VocabIds,
+    stats=None,
+    rngs: DocumentRngs | None = None,
+) -> list[list[OutputRecord]]:
+    """:func:`document_records` of several (document, content hash) pairs, one list per
+    document, with the same records: each document and duplicate still draws from its
+    own generator, so the bytes do not depend on how documents are bundled.
+
+    Bundling is for speed: the instances of all documents are built, masked and
+    serialised in a few vectorised passes, so numpy's fixed cost per call is paid per
+    bundle instead of per instance (short documents give one instance per duplicate).
+    """
     rngs = rngs or DocumentRngs()
-    cuts = cut_long_sentences(doc, config.instances.max_num_tokens)
-    if stats is not None and cuts.sentences:
-        stats.long_sentences_cut(cuts.sentences, cuts.pieces)
-    doc = cuts.doc
-    for dupe in range(config.dupe_factor):
-        rng = rngs(config.random_seed, digest, dupe)
-        outcome = create_instances(
-            doc, config=config.instances, cls_id=vocab.cls, sep_id=vocab.sep, rng=rng
-        )
-        if outcome.skipped is not None:
-            if stats is not None:
-                stats.skip(outcome.skipped)
-            return
-        if stats is not None and outcome.truncated_tokens:
-            stats.truncated(outcome.truncated_tokens)
-        for index, instance in enumerate(outcome.instances):
-            if config.masking_mode == "static":
-                masked = mask_sequence(
-                    instance.ids,
-                    instance.token_boundary,
-                    instance.special,
-                    config=config.masking,
-                    mask_id=vocab.mask,
-                    regular_ids=vocab.regular,
-                    rng=rng,
-                )
-            else:
-                masked = None
-            yield OutputRecord(
-                key=sort_key(digest, dupe, index),
-                data=encode_instance(instance, masked, shape),
-                num_tokens=int(instance.ids.size),
-                num_masked=0 if masked is None else int(masked.positions.size),
-                swapped=instance.swapped,
-                ngram_lengths=() if masked is None else tuple(masked.ngram_lengths.tolist()),
+    static = config.masking_mode == "static"
+    planned = []  # (document index, dupe, document, plan, generator state after planning)
+    for i, (doc, digest) in enumerate(docs):
+        cuts = cut_long_sentences(doc, config.instances.max_num_tokens)
+        if stats is not None and cuts.sentences:
+            stats.long_sentences_cut(cuts.sentences, cuts.pieces)
+        for dupe in range(config.dupe_factor):
+            plan = plan_instances(
+                cuts.doc, config=config.instances, rng=rngs(config.random_seed, digest, dupe)
             )
+            if plan.skipped is not None:
+                if stats is not None:
+                    stats.skip(plan.skipped)
+                break
+            if stats is not None and plan.truncated_tokens:
+                stats.truncated(plan.truncated_tokens)
+            if plan.pairs:
+                planned.append((i, dupe, cuts.doc, plan, rngs.state() if static else None))
+    out: list[list[OutputRecord]] = [[] for _ in docs]
+    if planned:
+        _bundle(planned, docs, out, config, vocab, rngs)
+    return out
+
+
+def _bundle(planned, docs, out, config, vocab, rngs) -> None:
+    """Build, mask and serialise the planned instances; append the records to ``out``."""
+    batch = build_instances([(doc, plan) for _, _, doc, plan, _ in planned], vocab.cls, vocab.sep)
+    if config.masking_mode == "static":
+        streams, first = [], 0
+        for *_, plan, state in planned:
+            streams.append((first, state))
+            first += len(plan.pairs)
+        masks = mask_batch(
+            batch.ids,
+            batch.token_boundary,
+            batch.special,
+            batch.offsets,
+            config=config.masking,
+            mask_id=vocab.mask,
+            regular_ids=vocab.regular,
+            rng=rngs.generator,
+            streams=streams,
+        )
+        input_ids, positions, labels = masks.input_ids, masks.positions, masks.labels
+        position_offsets, ngrams = masks.position_offsets, masks.ngram_lengths
+    else:
+        input_ids, positions, labels = batch.ids, _EMPTY, _EMPTY
+        position_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+        ngrams = [()] * len(batch)
+    datas = serialize_batch(
+        input_ids=input_ids,
+        segment_ids=batch.segment_ids,
+        token_boundary=batch.token_boundary,
+        offsets=batch.offsets,
+        masked_lm_positions=positions,
+        masked_lm_ids=labels,
+        position_offsets=position_offsets,
+        next_sentence_labels=batch.swapped,
+        shape=config.shape,
+    )
+    lengths = np.diff(batch.offsets).tolist()
+    masked = np.diff(position_offsets).tolist()
+    j = 0
+    for i, dupe, _, plan, _ in planned:
+        digest, records = docs[i][1], out[i]
+        for index in range(len(plan.pairs)):
+            records.append(
+                OutputRecord(
+                    key=sort_key(digest, dupe, index),
+                    data=datas[j],
+                    num_tokens=lengths[j],
+                    num_masked=masked[j],
+                    swapped=batch.swapped[j],
+                    ngram_lengths=ngrams[j],
+                )
+            )
+            j += 1
+
+
+_EMPTY = np.zeros(0, dtype=np.int32)
 
 
 def encode_instance(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> bytes:

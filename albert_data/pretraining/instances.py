@@ -18,6 +18,7 @@ pair truncation (Google's code truncated such a sentence to one instance).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +90,35 @@ class TokenizedDocument:
         offsets = np.concatenate(([0], np.cumsum(lengths[lengths > 0])))
         return cls(np.asarray(ids, dtype=np.int32), np.asarray(word_starts, dtype=bool), offsets)
 
+    @classmethod
+    def split_flat(
+        cls, ids: np.ndarray, word_starts: np.ndarray, lengths: np.ndarray, counts: list[int]
+    ) -> list[TokenizedDocument]:
+        """Several documents from one tokenizer call over all their sentences: document j
+        has the next ``counts[j]`` sentences; each is what :meth:`from_flat` gives for
+        that document's encoding alone (tokenizers mark each text's first token as a word
+        start, so the concatenated encoding is the concatenation of the single ones)."""
+        ids = np.asarray(ids, dtype=np.int32)
+        word_starts = np.asarray(word_starts, dtype=bool)
+        sizes = np.asarray(lengths, dtype=np.int64).tolist()
+        docs, sentence, start = [], 0, 0
+        for count in counts:
+            offsets, end = [0], start
+            for size in sizes[sentence : sentence + count]:
+                if size:
+                    end += size
+                    offsets.append(end - start)
+            docs.append(
+                cls(ids[start:end], word_starts[start:end], np.array(offsets, dtype=np.int64))
+            )
+            sentence, start = sentence + count, end
+        return docs
+
+    @functools.cached_property
+    def sentence_lengths(self) -> list[int]:
+        """Tokens per sentence (computed once: every duplicate's planning needs them)."""
+        return np.diff(self.offsets).tolist()
+
     @property
     def num_sentences(self) -> int:
         return self.offsets.size - 1
@@ -119,10 +149,9 @@ def cut_long_sentences(doc: TokenizedDocument, max_tokens: int) -> LongSentenceC
     """
     if max_tokens < 2:
         raise ValueError(f"max_tokens must be at least 2, got {max_tokens}")
-    lengths = np.diff(doc.offsets)
-    long = np.flatnonzero(lengths > max_tokens)
-    if long.size == 0:
+    if max(doc.sentence_lengths, default=0) <= max_tokens:
         return LongSentenceCuts(doc)
+    long = np.flatnonzero(np.diff(doc.offsets) > max_tokens)
     cuts: list[int] = []
     for i in long.tolist():
         start, end = int(doc.offsets[i]), int(doc.offsets[i + 1])
@@ -163,6 +192,44 @@ class DocumentOutcome:
     truncated_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class InstanceBatch:
+    """All instances of one document and duplicate, concatenated: instance i is
+    ``[offsets[i], offsets[i+1])`` of each token array (built in one vectorised pass,
+    so that masking and serialisation can work on the whole batch too)."""
+
+    ids: np.ndarray  # int32 [total]
+    segment_ids: np.ndarray  # int8 [total]
+    token_boundary: np.ndarray  # bool [total]
+    special: np.ndarray  # bool [total]
+    offsets: np.ndarray  # int64 [num_instances + 1]
+    swapped: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.swapped)
+
+    def instances(self) -> list[Instance]:
+        """The instances as :class:`Instance` objects (views of the batch arrays)."""
+        bounds = self.offsets.tolist()
+        return [
+            Instance(
+                self.ids[s:e], self.segment_ids[s:e], self.token_boundary[s:e], self.special[s:e], w
+            )
+            for s, e, w in zip(bounds[:-1], bounds[1:], self.swapped)
+        ]
+
+
+@dataclass
+class InstancePlan:
+    """One document's instances for one duplicate, before the token arrays are built:
+    the document ranges [a0, a1) and [b0, b1) of segments 1 and 2 of each instance."""
+
+    pairs: list[tuple[int, int, int, int]] = field(default_factory=list)
+    swapped: list[bool] = field(default_factory=list)
+    skipped: str | None = None  # "empty", "one_token"
+    truncated_tokens: int = 0
+
+
 def create_instances(
     doc: TokenizedDocument,
     *,
@@ -172,23 +239,31 @@ def create_instances(
     rng: np.random.Generator,
 ) -> DocumentOutcome:
     """All instances of one document for one duplicate, drawing from ``rng``."""
+    plan = plan_instances(doc, config=config, rng=rng)
+    instances = build_instances([(doc, plan)], cls_id, sep_id).instances() if plan.pairs else []
+    return DocumentOutcome(instances, plan.skipped, plan.truncated_tokens)
+
+
+def plan_instances(
+    doc: TokenizedDocument, *, config: InstanceConfig, rng: np.random.Generator
+) -> InstancePlan:
+    """Every random choice of :func:`create_instances` (the same draws, in the same
+    order), without building the instances (:func:`build_instances` does)."""
     if doc.num_tokens == 0:
-        return DocumentOutcome(skipped="empty")
+        return InstancePlan(skipped="empty")
     if doc.num_tokens == 1:
-        return DocumentOutcome(skipped="one_token")
+        return InstancePlan(skipped="one_token")
     max_tokens = config.max_num_tokens
     target = max_tokens
     if rng.random() < config.short_seq_prob:
         target = int(rng.integers(2, max_tokens + 1))
 
-    outcome = DocumentOutcome()
-    for first, last in _chunks(np.diff(doc.offsets).tolist(), target, doc.alone):
+    plan = InstancePlan()
+    for first, last in _chunks(doc.sentence_lengths, target, doc.alone):
         pair = _split_chunk(doc, first, last, rng)
         if pair is not None:
-            outcome.instances.append(
-                _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome)
-            )
-    return outcome
+            _plan_instance(pair, max_tokens, rng, plan)
+    return plan
 
 
 def _chunks(lengths: list[int], target: int, alone: np.ndarray | None) -> list[tuple[int, int]]:
@@ -249,29 +324,59 @@ def _truncate(start: int, end: int, drop: int, rng) -> slice:
     return slice(start + front, end - (drop - front))
 
 
-def _make_instance(doc, pair, max_tokens, cls_id, sep_id, rng, outcome) -> Instance:
+def _plan_instance(pair, max_tokens, rng, plan: InstancePlan) -> None:
+    """Swap and truncate one pair, adding its segment ranges to ``plan``."""
     a_start, split, b_end = pair
     # As in Google's code the segments are swapped first and the swapped pair truncated
     # (which side loses a token when both are equally long depends on the order).
     swapped = bool(rng.random() < 0.5)
     spans = [(split, b_end), (a_start, split)] if swapped else [(a_start, split), (split, b_end)]
     drops = truncation_counts(spans[0][1] - spans[0][0], spans[1][1] - spans[1][0], max_tokens)
-    outcome.truncated_tokens += sum(drops)
+    plan.truncated_tokens += sum(drops)
     # Each dropped token comes from the front or the back with probability 1/2.
     first, second = (_truncate(start, end, drop, rng) for (start, end), drop in zip(spans, drops))
-    n1, n2 = first.stop - first.start, second.stop - second.start
-    n = n1 + n2 + 3
-    ids = np.empty(n, dtype=np.int32)
-    ids[0] = cls_id
-    ids[1 : 1 + n1] = doc.ids[first]
-    ids[1 + n1] = sep_id
-    ids[2 + n1 : 2 + n1 + n2] = doc.ids[second]
-    ids[n - 1] = sep_id
-    boundary = np.ones(n, dtype=bool)
-    boundary[1 : 1 + n1] = doc.word_starts[first]
-    boundary[2 + n1 : 2 + n1 + n2] = doc.word_starts[second]
-    segment_ids = np.zeros(n, dtype=np.int8)
-    segment_ids[2 + n1 :] = 1
-    special = np.zeros(n, dtype=bool)
-    special[[0, 1 + n1, n - 1]] = True
-    return Instance(ids, segment_ids, boundary, special, swapped)
+    plan.pairs.append((first.start, first.stop, second.start, second.stop))
+    plan.swapped.append(swapped)
+
+
+_SEGMENT_OF_PIECE = np.array([0, 0, 0, 1, 1], dtype=np.int8)
+
+
+def build_instances(
+    plans: list[tuple[TokenizedDocument, InstancePlan]], cls_id: int, sep_id: int
+) -> InstanceBatch:
+    """[CLS] A [SEP] B [SEP] for every planned pair of every document, in order, as one
+    gather from the documents' concatenated tokens (with [CLS] and [SEP] appended)."""
+    docs, pairs, swapped = [], [], []
+    base = 0
+    for doc, plan in plans:
+        if not plan.pairs:
+            continue
+        docs.append(doc)
+        pairs.extend((a0 + base, a1 + base, b0 + base, b1 + base) for a0, a1, b0, b1 in plan.pairs)
+        swapped.extend(plan.swapped)
+        base += doc.ids.size
+    if not pairs:
+        raise ValueError("build_instances: no instance planned")
+    d = base
+    ids = np.concatenate([doc.ids for doc in docs] + [np.array([cls_id, sep_id], np.int32)])
+    word_starts = np.concatenate([doc.word_starts for doc in docs] + [np.ones(2, bool)])
+    plan = np.asarray(pairs, dtype=np.int64)
+    count = plan.shape[0]
+    # Five pieces per instance: [CLS], A, [SEP], B, [SEP]: source start and length of each.
+    src = np.empty((count, 5), dtype=np.int64)
+    src[:, 0] = d
+    src[:, 1] = plan[:, 0]
+    src[:, 2] = d + 1
+    src[:, 3] = plan[:, 2]
+    src[:, 4] = d + 1
+    length = np.ones((count, 5), dtype=np.int64)
+    length[:, 1] = plan[:, 1] - plan[:, 0]
+    length[:, 3] = plan[:, 3] - plan[:, 2]
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(length.sum(axis=1), out=offsets[1:])
+    length = length.ravel()
+    out_start = np.cumsum(length) - length
+    idx = np.arange(offsets[-1], dtype=np.int64) + np.repeat(src.ravel() - out_start, length)
+    segment_ids = np.repeat(np.tile(_SEGMENT_OF_PIECE, count), length)
+    return InstanceBatch(ids[idx], segment_ids, word_starts[idx], idx >= d, offsets, swapped)

@@ -146,69 +146,180 @@ def mask_sequence(
     ``ids`` is [CLS] A [SEP] B [SEP] (no padding); ``special`` marks [CLS]/[SEP].
     """
     ids = np.asarray(ids, dtype=np.int32)
-    starts, ends, left = word_spans(token_boundary, special, whole_word=config.do_whole_word_mask)
-    budget = prediction_budget(ids.size, config)
-    k = starts.size
-    if k == 0:
-        empty = np.zeros(0, dtype=np.int32)
-        return MaskResult(ids.copy(), empty, empty, empty)
-
-    order = rng.permutation(k)
-    covered, chosen_n = _greedy_select(
-        order, np.minimum(left, config.max_n), starts, ends, budget, ids.size, config, rng
+    offsets = np.array([0, ids.size], dtype=np.int64)
+    batch = _mask_batch(
+        ids, token_boundary, special, offsets, config, mask_id, regular_ids, rng, check=False
     )
-    if not chosen_n:
-        empty = np.zeros(0, dtype=np.int32)
-        return MaskResult(ids.copy(), empty, empty, empty)
-    positions = np.flatnonzero(np.frombuffer(covered, dtype=np.uint8)).astype(np.int32)
-    labels = ids[positions]
-    out = ids.copy()
-    roll = rng.random(positions.size)
-    out[positions[roll < 0.8]] = mask_id
-    to_random = positions[roll >= 0.9]
-    if to_random.size:
-        out[to_random] = regular_ids[rng.integers(0, regular_ids.size, size=to_random.size)]
-    return MaskResult(out, positions, labels, np.asarray(chosen_n, dtype=np.int32))
+    return MaskResult(
+        batch.input_ids,
+        batch.positions,
+        batch.labels,
+        np.asarray(batch.ngram_lengths[0], dtype=np.int32),
+    )
 
 
-def _greedy_select(order, left, starts, ends, budget, seq_len, config: MaskingConfig, rng):
-    """Visit candidate words in ``order``; draw each one's n-gram length (p(n) ∝ 1/n over
-    the ``left[w]`` lengths possible from it); take each n-gram that fits the budget
-    (shortened if need be) and overlaps nothing.
+@dataclass(frozen=True)
+class BatchMasks:
+    """The masks of several sequences concatenated (see :func:`mask_batch`)."""
 
-    Returns the covered-token mask (a bytearray) and the length in words of each n-gram
-    taken. Work is done a chunk of candidates at a time: twice the budget is
-    nearly always enough, so the ~k-word arrays are never processed whole.
+    input_ids: np.ndarray  # int32 [total], with replacements applied
+    positions: np.ndarray  # int32 [sum m_i], sequence i's positions (relative to its start)
+    labels: np.ndarray  # int32 [sum m_i], the original ids at those positions
+    position_offsets: np.ndarray  # int64 [num_sequences + 1]
+    ngram_lengths: list[tuple[int, ...]]  # per sequence, the length in words of each n-gram
+
+
+def mask_batch(
+    ids: np.ndarray,
+    token_boundary: np.ndarray,
+    special: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    config: MaskingConfig,
+    mask_id: int,
+    regular_ids: np.ndarray,
+    rng: np.random.Generator,
+    streams: list[tuple[int, dict]] | None = None,
+) -> BatchMasks:
+    """:func:`mask_sequence` on each sequence ``[offsets[i], offsets[i+1])`` of the
+    concatenated arrays in turn: the same draws from ``rng`` and the same masks, but
+    the word spans and the replacements are computed for all sequences at once.
+
+    Every sequence must begin and end with a special token ([CLS] ... [SEP]), so that
+    no word or n-gram can run from one into the next. ``streams``, if given, lists
+    (first sequence, bit-generator state) pairs: before that sequence, ``rng``'s state is
+    set to that state (so each document's duplicate draws from its own stream).
     """
-    covered = bytearray(seq_len)
+    return _mask_batch(
+        np.asarray(ids, dtype=np.int32),
+        token_boundary,
+        special,
+        np.asarray(offsets, dtype=np.int64),
+        config,
+        mask_id,
+        regular_ids,
+        rng,
+        check=True,
+        streams=streams,
+    )
+
+
+def _mask_batch(
+    ids, token_boundary, special, offsets, config, mask_id, regular_ids, rng, *, check, streams=None
+):
+    special = np.asarray(special, dtype=bool)
+    if (
+        check
+        and offsets.size > 1
+        and not (special[offsets[:-1]].all() and special[offsets[1:] - 1].all())
+    ):
+        raise ValueError("mask_batch: every sequence must begin and end with a special token")
+    starts, ends, left = word_spans(token_boundary, special, whole_word=config.do_whole_word_mask)
+    bounds = offsets.tolist()
+    word_bounds = np.searchsorted(starts, offsets).tolist()
+    covered = bytearray(ids.size)
+    counts, ngrams, rolls, draws = _select_all(
+        bounds,
+        word_bounds,
+        starts,
+        ends,
+        np.minimum(left, config.max_n),
+        covered,
+        config,
+        regular_ids.size,
+        rng,
+        dict(streams or ()),
+    )
+    positions = np.flatnonzero(np.frombuffer(covered, dtype=np.uint8))
+    out = ids.copy()
+    labels = ids[positions]
+    position_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=position_offsets[1:])
+    if positions.size:
+        roll = np.concatenate(rolls)
+        out[positions[roll < 0.8]] = mask_id
+        if draws:
+            out[positions[roll >= 0.9]] = regular_ids[np.concatenate(draws)]
+        positions = positions - np.repeat(offsets[:-1], counts)
+    return BatchMasks(out, positions.astype(np.int32), labels, position_offsets, ngrams)
+
+
+def _select_all(
+    bounds, word_bounds, starts, ends, room, covered, config, num_regular, rng, streams
+):
+    """Per sequence, in order: the candidate order, the n-gram lengths and greedy choice
+    (:func:`_greedy_select`), then the 80/10/10 roll and the random replacements.
+
+    Marks the chosen tokens in ``covered``; returns per sequence the number of tokens
+    chosen and the n-gram lengths taken, and the rolls and replacement draws in order.
+    """
+    starts_l, ends_l, room_l = starts.tolist(), ends.tolist(), room.tolist()
+    cdf_rows = [None, *config.ngram_cdfs().tolist()]  # row r: the CDF for r words left
+    # Shuffling a slice of this in place draws what rng.permutation(w1 - w0) draws (which
+    # is arange + shuffle) and gives the word indices directly, for less numpy overhead.
+    words = np.arange(starts.size, dtype=np.int64)
+    max_predictions, prob = config.max_predictions_per_seq, config.masked_lm_prob
+    counts, ngrams, rolls, draws = [], [], [], []
+    for i in range(len(bounds) - 1):
+        if i in streams:
+            rng.bit_generator.state = streams[i]
+        w0, w1 = word_bounds[i], word_bounds[i + 1]
+        if w1 == w0:
+            counts.append(0)
+            ngrams.append(())
+            continue
+        # prediction_budget(), inlined
+        budget = min(max_predictions, max(1, int(round((bounds[i + 1] - bounds[i]) * prob))))
+        order = words[w0:w1]
+        rng.shuffle(order)
+        count, taken = _greedy_select(
+            order, budget, starts_l, ends_l, room_l, cdf_rows, covered, rng
+        )
+        counts.append(count)
+        ngrams.append(tuple(taken))
+        if count:
+            roll = rng.random(count)
+            rolls.append(roll)
+            to_random = int(np.count_nonzero(roll >= 0.9))
+            if to_random:
+                draws.append(rng.integers(0, num_regular, size=to_random))
+    return counts, ngrams, rolls, draws
+
+
+def _greedy_select(order, budget, starts, ends, room, cdf_rows, covered, rng):
+    """Visit candidate words in ``order``; draw each one's n-gram
+    length (p(n) ∝ 1/n over the ``room[w]`` lengths possible from it); take each n-gram
+    that fits the budget (shortened if need be) and overlaps nothing.
+
+    Marks the tokens taken in ``covered``; returns their number and the length in words
+    of each n-gram taken. Lengths are drawn a chunk of candidates at a time: twice the
+    budget is nearly always enough, so the ~k-word arrays are never processed whole.
+    """
     count = 0
     taken: list[int] = []
-    k = order.size
     chunk = 2 * budget + 4
-    cdfs = config.ngram_cdfs()
-    offsets = np.arange(config.max_n)
-    for first in range(0, k, chunk):
-        cand = order[first : first + chunk]
-        room = left[cand]
-        lengths = (rng.random(cand.size)[:, None] >= cdfs[room - 1]).sum(axis=1) + 1
-        span_ends = ends[np.minimum(cand[:, None] + offsets, k - 1)].tolist()
-        for n, s, e_by_n in zip(
-            np.minimum(lengths, room).tolist(), starts[cand].tolist(), span_ends
-        ):
+    for first in range(0, order.size, chunk):
+        cand = order[first : first + chunk].tolist()
+        for w, u in zip(cand, rng.random(len(cand)).tolist()):
+            row = cdf_rows[room[w]]
+            n = 1
+            while u >= row[n - 1]:
+                n += 1
+            s = starts[w]
             # Shorten the n-gram until it fits the remaining budget.
-            while n > 0 and count + (e_by_n[n - 1] - s) > budget:
+            while n > 0 and count + (ends[w + n - 1] - s) > budget:
                 n -= 1
             if n == 0:
                 continue
-            e = e_by_n[n - 1]
+            e = ends[w + n - 1]
             if covered.find(1, s, e) != -1:
                 continue
             covered[s:e] = b"\x01" * (e - s)
             count += e - s
             taken.append(n)
             if count >= budget:
-                return covered, taken
-    return covered, taken
+                return count, taken
+    return count, taken
 
 
 def mask_record(

@@ -224,6 +224,145 @@ def serialize_unpadded(
 _ONE_F32 = np.float32(1.0).astype("<f4").tobytes()
 
 
+def serialize_batch(
+    *,
+    input_ids: np.ndarray,
+    segment_ids: np.ndarray,
+    token_boundary: np.ndarray,
+    offsets: np.ndarray,
+    masked_lm_positions: np.ndarray,
+    masked_lm_ids: np.ndarray,
+    position_offsets: np.ndarray,
+    next_sentence_labels,
+    shape: RecordShape,
+) -> list[bytes]:
+    """:func:`serialize_unpadded` for many records at once, with the same bytes.
+
+    Record i has the tokens ``[offsets[i], offsets[i+1])`` of the concatenated token
+    arrays and the predictions ``[position_offsets[i], position_offsets[i+1])`` of the
+    concatenated prediction arrays. The varints of all records are encoded in one
+    vectorised pass each; a record is then a join of slices and cached framing.
+    """
+    L, P = shape.max_seq_length, shape.max_predictions_per_seq
+    bounds = np.asarray(offsets, dtype=np.int64)
+    pbounds = np.asarray(position_offsets, dtype=np.int64)
+    lengths, counts = np.diff(bounds), np.diff(pbounds)
+    if lengths.size and (lengths.max() > L or counts.max() > P):
+        worst = int(np.argmax((lengths > L) | (counts > P)))
+        raise ValueError(
+            f"record of {lengths[worst]} tokens / {counts[worst]} predictions exceeds shape {L} / {P}"
+        )
+    ids = _varints_cut(input_ids, bounds)
+    pos = _varints_cut(masked_lm_positions, pbounds)
+    lab = _varints_cut(masked_lm_ids, pbounds)
+    segments = np.asarray(segment_ids, dtype=np.uint8).tobytes()
+    boundaries = np.asarray(token_boundary, dtype=np.uint8).tobytes()
+    return _join_records(
+        ids,
+        pos,
+        lab,
+        segments,
+        boundaries,
+        bounds.tolist(),
+        counts.tolist(),
+        next_sentence_labels,
+        L,
+        P,
+    )
+
+
+def _join_records(ids, pos, lab, segments, boundaries, tok, counts, labels, L, P) -> list[bytes]:
+    """Each record's bytes from the batch's encoded features (slices) and cached framing."""
+    (ids_bytes, ids_cuts), (pos_bytes, pos_cuts), (lab_bytes, lab_cuts) = ids, pos, lab
+    f = _framing(L, P)
+    out = []
+    for i, (m, label) in enumerate(zip(counts, labels)):
+        t0, t1 = tok[i], tok[i + 1]
+        ids_part = ids_bytes[ids_cuts[i] : ids_cuts[i + 1]]
+        pos_part = pos_bytes[pos_cuts[i] : pos_cuts[i + 1]]
+        lab_part = lab_bytes[lab_cuts[i] : lab_cuts[i + 1]]
+        pad_l, pad_p = f.zeros[L - (t1 - t0)], f.zeros[P - m]
+        body = b"".join(
+            (
+                _entry_header("input_ids", len(ids_part) + len(pad_l), False),
+                ids_part,
+                pad_l,
+                f.mask_header,
+                f.ones[t1 - t0],
+                pad_l,
+                f.segment_header,
+                segments[t0:t1],
+                pad_l,
+                f.boundary_header,
+                boundaries[t0:t1],
+                pad_l,
+                _entry_header("masked_lm_positions", len(pos_part) + P - m, False),
+                pos_part,
+                pad_p,
+                _entry_header("masked_lm_ids", len(lab_part) + P - m, False),
+                lab_part,
+                pad_p,
+                f.weights[m],
+                f.labels[int(label)],
+            )
+        )
+        out.append(b"\x0a" + _varint(len(body)) + body)
+    return out
+
+
+@dataclass(frozen=True)
+class _Framing:
+    """The parts of a record of one shape that depend only on n and m."""
+
+    zeros: list[bytes]  # zeros[k]: k zero bytes (k <= max(L, P))
+    ones: list[bytes]  # ones[n]: input_mask's n ones
+    mask_header: bytes
+    segment_header: bytes
+    boundary_header: bytes
+    weights: list[bytes]  # weights[m]: the whole masked_lm_weights entry
+    labels: tuple[bytes, bytes]  # the whole next_sentence_labels entry, for 0 and 1
+
+
+@functools.lru_cache(maxsize=16)
+def _framing(L: int, P: int) -> _Framing:
+    weights = [
+        _entry_header("masked_lm_weights", 4 * P, True) + _ONE_F32 * m + b"\x00" * (4 * (P - m))
+        for m in range(P + 1)
+    ]
+    labels = tuple(_entry_header(LABEL_FEATURE, 1, False) + bytes((v,)) for v in (0, 1))
+    return _Framing(
+        zeros=[b"\x00" * k for k in range(max(L, P) + 1)],
+        ones=[b"\x01" * n for n in range(L + 1)],
+        mask_header=_entry_header("input_mask", L, False),
+        segment_header=_entry_header("segment_ids", L, False),
+        boundary_header=_entry_header("token_boundary", L, False),
+        weights=weights,
+        labels=labels,
+    )
+
+
+def _varints_cut(values: np.ndarray, bounds: np.ndarray) -> tuple[bytes, list[int]]:
+    """Varint bytes of all ``values`` (non-negative) and the byte offset of each bound."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.size == 0:
+        return b"", [0] * bounds.size
+    top = int(v.max())
+    if top < 0x80:
+        return v.astype(np.uint8).tobytes(), bounds.tolist()
+    groups = (top.bit_length() + 6) // 7
+    grid = np.empty((v.size, groups), dtype=np.uint8)
+    keep = np.empty((v.size, groups), dtype=bool)
+    keep[:, 0] = True
+    for j in range(groups):
+        more = v >= (1 << (7 * (j + 1))) if j + 1 < groups else np.zeros(v.size, dtype=bool)
+        grid[:, j] = ((v >> (7 * j)) & 0x7F) | (more.astype(np.uint8) << 7)
+        if j + 1 < groups:
+            keep[:, j + 1] = more
+    widths = np.zeros(v.size + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=widths[1:])
+    return grid[keep].tobytes(), widths[bounds].tolist()
+
+
 def parse(serialized: bytes) -> dict[str, np.ndarray]:
     """Decode a serialised ``tf.train.Example`` into numpy arrays, without TensorFlow.
 

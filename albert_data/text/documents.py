@@ -6,6 +6,7 @@ Shared by the local runner (``albert_data/jobs/split_sentences.py``) and the Bea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -45,12 +46,13 @@ class CleanDocument:
     sentences: tuple[str, ...]
     dropped: str | None = None  # "empty" or "short"
 
-    @property
+    # Cached: the writers ask for the digest (dedup, shard) and the text more than once.
+    @functools.cached_property
     def text(self) -> str:
         """Sentence-per-line text (ends with a newline; documents are joined by a blank line)."""
         return "\n".join(self.sentences) + "\n"
 
-    @property
+    @functools.cached_property
     def digest(self) -> bytes:
         return hashlib.sha1(self.text.encode("utf-8")).digest()
 

@@ -64,7 +64,13 @@ _REMOVE_RE = _ranges_re(list(_REMOVE))
 
 def clean_text(text: str) -> str:
     """Remove control and zero-width characters and collapse runs of whitespace to one space."""
-    if _REMOVE_RE.search(text):
+    # Printable text holds no control or format character and no whitespace but the
+    # space (Python's non-printables are Unicode's Other and Separator categories, the
+    # space excepted); isprintable() is a much cheaper scan than the regex or split().
+    if text.isprintable():
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text  # already one space between words
+    elif _REMOVE_RE.search(text):
         text = text.translate(_REMOVE)
     # str.split() splits on exactly the characters regex \s matches (checked over all of Unicode).
     return " ".join(text.split())
