@@ -458,11 +458,8 @@ def describe_os_error(err: OSError) -> str | None:
         kind = "no space left on device" if err.errno == errno.ENOSPC else "disk quota exceeded"
         return f"{kind}{target}{_space_facts(where, getattr(err, 'bytes_written', None))}: free space and re-run"
     if err.errno == errno.EFBIG:
-        smaller = (
-            ""
-            if target.startswith(" writing the run's")
-            else ", or write smaller files (more shards)"
-        )
+        shard = re.search(r"-\d{5}-of-\d{5}", target)
+        smaller = ", or write smaller files (more shards)" if shard else ""
         return f"file too large{target} (a file-size limit such as ulimit -f): raise the limit{smaller}, and re-run"
     if err.errno in ACCESS_ERRNOS and where:
         what = target.removeprefix(" writing ")
