@@ -45,6 +45,10 @@ def expand_inputs(patterns: Iterable[str], *, what: str = "input") -> list[str]:
     files: list[str] = []
     for pattern in patterns:
         matched = _expand_one(pattern)
+        if not matched and not is_remote(pattern) and os.path.isdir(pattern):
+            raise UserError(
+                f"{what} {pattern!r} is a directory with no files in it (names starting with . are skipped); give the files or another directory"
+            )
         if not matched:
             raise UserError(
                 f"{what} {pattern!r} does not exist or matches no file; check the path or quote the glob"

@@ -72,8 +72,11 @@ def check_settings(settings: BeamSettings) -> None:
     from pipelines.options import check_known_options
 
     if settings.pass_through and settings.runner is None:
+        # A misspelled option of the command is named as such, with the closest one;
+        # only real Beam options are told they need --runner.
+        check_known_options(list(settings.pass_through), command_options=settings.command_options)
         raise UserError(
-            f"unknown option(s) {' '.join(settings.pass_through)}; Beam pipeline options need --runner"
+            f"{' '.join(settings.pass_through)}: Beam pipeline options need --runner (e.g. --runner DirectRunner)"
         )
     if settings.shuffle not in SHUFFLES:
         raise UserError(
