@@ -181,6 +181,21 @@ def test_split_sentences_on_a_full_disk(tmp_path, full_disk):
     assert _entries(full_disk) == ["filler"]
 
 
+@pytest.mark.parametrize("command", ["make-pretraining", "split-sentences --runner"])
+def test_a_full_disk_before_the_work_directory_exists(tmp_path, sample_en, full_disk, command):
+    """The work directory's owner file does not fit: one line, and not even the output
+    directory the run was about to use is left (it left an empty one)."""
+    if command == "make-pretraining":
+        args = ["make-pretraining", sample_en["sentences"], "-o", full_disk / "rec"]
+        args += ["--spm-model", sample_en["spm"], "--max-seq-length", 64, "--num-shards", 1]
+    else:
+        args = ["split-sentences", sample_en["raw"], "-o", full_disk / "s" / "docs.txt"]
+        args += ["--runner", "DirectRunner"]
+    line = _error_line(run_cli(*args, check=False))
+    assert line.startswith("error: no space left on device writing ") and "(0 bytes free" in line
+    assert _entries(full_disk) == ["filler"]
+
+
 def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
     raw = write_lines(tmp_path / "raw.txt", EN[:50])
     out = read_only / "sentences.txt"

@@ -204,7 +204,7 @@ class WorkDir:
                 with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
                     fh.write(json.dumps(_owner()).encode())
             except BaseException:
-                work.remove()
+                work.discard()
                 raise
         return work
 
@@ -233,12 +233,17 @@ class WorkDir:
             space = isinstance(err, OSError) and err.errno in fileio.SPACE_ERRNOS
             if space and not fileio.is_remote(self.path):
                 err.bytes_written = _tree_bytes(self.path)
-            self.remove()
-            for directory in self.created:  # a failed run leaves no empty output dirs
-                with contextlib.suppress(OSError):
-                    os.rmdir(directory)
+            self.discard()
             raise
         self.remove()
+
+    def discard(self) -> None:
+        """After a failure: the work directory and the (empty) output directories this
+        run created are removed."""
+        self.remove()
+        for directory in self.created:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
 
 
 def _missing_dirs(path: str) -> tuple[str, ...]:
