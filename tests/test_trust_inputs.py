@@ -208,3 +208,16 @@ def test_an_empty_input_directory_is_named_as_such(tmp_path):
     assert error_line(proc).startswith(
         f"error: input '{tmp_path}/empty' is a directory with no files"
     )
+
+
+def test_an_output_that_is_a_directory_is_named_as_such(tmp_path):
+    """It said 'already exists; ... pass --overwrite', which could never work."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("One sentence here. Another one here.\n")
+    (tmp_path / "adir").mkdir()
+    for extra in ([], ["--overwrite"]):
+        proc = run_cli("split-sentences", raw, "-o", tmp_path / "adir", *extra, check=False)
+        assert proc.returncode == 2
+        assert (
+            error_line(proc) == f"error: --output {tmp_path}/adir is a directory; give a file path"
+        )
