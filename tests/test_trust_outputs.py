@@ -355,3 +355,21 @@ def test_sample_names_its_output_and_leaves_nothing(tmp_path):
         f"error: -o {tmp_path}/plain/x.txt: {tmp_path}/plain is a file, not a directory;"
         " choose a path outside it"
     )
+
+
+def test_a_worker_os_error_is_read_back_from_the_runner_text():
+    """All a runner hands back is the worker's traceback as text: the OSError is rebuilt
+    from it (the last one naming a file wins), and nothing else is taken for one."""
+    from pipelines.errors import os_error_in
+
+    text = (
+        "Traceback (most recent call last):\n  ...\nOSError: [Errno 28] No space left on device\n\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "RuntimeError: OSError: [Errno 28] No space left on device: 'out/.albert-data-"
+        "make-pretraining-0123456789ab/runs/run-1.part' [while running 'MakePretraining/Shuffle']"
+    )
+    err = os_error_in(text, {28, 27})
+    assert (err.errno, err.strerror) == (28, "No space left on device")
+    assert err.filename == "out/.albert-data-make-pretraining-0123456789ab/runs/run-1.part"
+    assert os_error_in(text, {27}) is None
+    assert os_error_in("ValueError: [Errno 28] is not how this reads", {28}) is None
