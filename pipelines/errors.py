@@ -56,7 +56,7 @@ def raise_first_error(error_path: str) -> None:
 # How an OSError reads in the text of a worker's traceback, which is all a runner hands
 # back: ``OSError: [Errno 28] No space left on device: 'out/.albert-data-…/run-….part'``.
 _OS_ERROR = re.compile(
-    r"(?:^|[\s:(])(?:[A-Za-z]*Error): \[Errno (?P<errno>\d+)\] (?P<strerror>[^:\n\[\]]+?)"
+    r"(?:^|[\s:(])(?:OSError|IOError|PermissionError|IsADirectoryError|NotADirectoryError): \[Errno (?P<errno>\d+)\] (?P<strerror>[^:\n\[\]]+?)"
     r"(?:: (?P<quote>['\"])(?P<filename>[^'\"\n]+)(?P=quote))?(?=\s*(?:\[while running|$|\n|'))",
     re.MULTILINE,
 )

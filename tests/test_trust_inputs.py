@@ -14,7 +14,7 @@ from albert_data.errors import UserError
 from albert_data.files.docranges import ByteRange, read_range
 from albert_data.files.fileio import open_read, verify_complete
 from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import error_line, run_cli
 from tests.vocab_corpus import english_sentences
 
 # Sentence-per-line documents (a blank line after every 5 sentences), large enough that
@@ -175,3 +175,49 @@ def test_make_pretraining(fault, tmp_path, sample_en):
     )
     _one_error_line(proc, path, words)
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_misspelled_option_without_runner_names_the_closest_one(tmp_path):
+    """Without --runner a misspelled option of the command was told that Beam options
+    need --runner; it is named with the closest option, like with --runner."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("One sentence here. Another one here.\n")
+    for command, args, wrong, right in (
+        ("split-sentences", ["-o", tmp_path / "s.txt"], "--min-sentence", "--min-sentences"),
+        ("spm-train", ["--model-prefix", tmp_path / "m"], "--vocab-sise", "--vocab-size"),
+    ):
+        proc = run_cli(command, raw, *args, wrong, "3", check=False)
+        assert proc.returncode == 2
+        assert error_line(proc) == (
+            f"error: unknown option {wrong}: neither this command nor Beam knows it;"
+            f" did you mean {right}?"
+        )
+    beam_only = run_cli(
+        "split-sentences", raw, "-o", tmp_path / "s.txt", "--temp_location=/t", check=False
+    )
+    assert error_line(beam_only) == (
+        "error: --temp_location=/t: Beam pipeline options need --runner (e.g. --runner DirectRunner)"
+    )
+    assert not (tmp_path / "s.txt").exists()
+
+
+def test_an_empty_input_directory_is_named_as_such(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = run_cli("split-sentences", tmp_path / "empty", "-o", tmp_path / "s.txt", check=False)
+    assert proc.returncode == 2
+    assert error_line(proc).startswith(
+        f"error: input '{tmp_path}/empty' is a directory with no files"
+    )
+
+
+def test_an_output_that_is_a_directory_is_named_as_such(tmp_path):
+    """It said 'already exists; ... pass --overwrite', which could never work."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("One sentence here. Another one here.\n")
+    (tmp_path / "adir").mkdir()
+    for extra in ([], ["--overwrite"]):
+        proc = run_cli("split-sentences", raw, "-o", tmp_path / "adir", *extra, check=False)
+        assert proc.returncode == 2
+        assert (
+            error_line(proc) == f"error: --output {tmp_path}/adir is a directory; give a file path"
+        )

@@ -181,6 +181,21 @@ def test_split_sentences_on_a_full_disk(tmp_path, full_disk):
     assert _entries(full_disk) == ["filler"]
 
 
+@pytest.mark.parametrize("command", ["make-pretraining", "split-sentences --runner"])
+def test_a_full_disk_before_the_work_directory_exists(tmp_path, sample_en, full_disk, command):
+    """The work directory's owner file does not fit: one line, and not even the output
+    directory the run was about to use is left (it left an empty one)."""
+    if command == "make-pretraining":
+        args = ["make-pretraining", sample_en["sentences"], "-o", full_disk / "rec"]
+        args += ["--spm-model", sample_en["spm"], "--max-seq-length", 64, "--num-shards", 1]
+    else:
+        args = ["split-sentences", sample_en["raw"], "-o", full_disk / "s" / "docs.txt"]
+        args += ["--runner", "DirectRunner"]
+    line = _error_line(run_cli(*args, check=False))
+    assert line.startswith("error: no space left on device writing ") and "(0 bytes free" in line
+    assert _entries(full_disk) == ["filler"]
+
+
 def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
     raw = write_lines(tmp_path / "raw.txt", EN[:50])
     out = read_only / "sentences.txt"
@@ -284,3 +299,77 @@ def test_a_file_size_limit_met_inside_a_beam_worker(tmp_path, sample_en, command
     ), line
     assert "(a file-size limit such as ulimit -f): raise the limit" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_export_onto_a_disk_that_fills(tmp_path):
+    """TensorFlow's SavedModel writer fails with its own OpError, not an OSError: still
+    one line naming the file under --output, exit 2, no staging directory left."""
+    from albert_data.training.trainer import train
+    from tests.train_support import configs, write_records
+
+    write_records(tmp_path / "rec")
+    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None)
+    with tmpfs(tmp_path / "small", "size=200k") as disk:
+        out = disk / "exp"
+        proc = run_cli("export", "--model-dir", tmp_path / "model", "--output", out, check=False)
+        line = _error_line(proc)
+        assert line.startswith(
+            f"error: --output {out}: cannot write the export ({out}/saved_model/"
+        )
+        assert line.endswith(": no space left on device); free space or choose another directory")
+        assert _entries(disk) == []
+
+
+def test_tensorflow_write_errors_are_read_for_the_file_and_the_reason():
+    from albert_data.jobs.export import _op_error_parts
+
+    assert _op_error_parts(
+        "{{function_node __wrapped__SaveV2_dtypes_51_device_/job:localhost/replica:0/task:0/"
+        "device:CPU:0}} /o/.st/saved_model/variables/part-0.tempstate29: No space left on"
+        " device [Op:SaveV2]"
+    ) == ("/o/.st/saved_model/variables/part-0.tempstate29", "no space left on device")
+    assert _op_error_parts(
+        "/o/.st/saved_model/saved_model.pb.tmpb84b; No space left on device"
+    ) == (
+        "/o/.st/saved_model/saved_model.pb.tmpb84b",
+        "no space left on device",
+    )
+
+
+def test_sample_names_its_output_and_leaves_nothing(tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(
+        [str(BIN), "sample", "-o", str(out_dir / "raw.txt")],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_limit_file_size(4096),
+    )
+    assert _error_line(proc).startswith(f"error: file too large writing {out_dir}/raw.txt (")
+    assert _entries(out_dir) == []
+    (tmp_path / "plain").write_text("x")
+    under = run_cli("sample", "-o", tmp_path / "plain" / "x.txt", check=False)
+    assert _error_line(under) == (
+        f"error: -o {tmp_path}/plain/x.txt: {tmp_path}/plain is a file, not a directory;"
+        " choose a path outside it"
+    )
+
+
+def test_a_worker_os_error_is_read_back_from_the_runner_text():
+    """All a runner hands back is the worker's traceback as text: the OSError is rebuilt
+    from it (the last one naming a file wins), and nothing else is taken for one."""
+    from pipelines.errors import os_error_in
+
+    text = (
+        "Traceback (most recent call last):\n  ...\nOSError: [Errno 28] No space left on device\n\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "RuntimeError: OSError: [Errno 28] No space left on device: 'out/.albert-data-"
+        "make-pretraining-0123456789ab/runs/run-1.part' [while running 'MakePretraining/Shuffle']"
+    )
+    err = os_error_in(text, {28, 27})
+    assert (err.errno, err.strerror) == (28, "No space left on device")
+    assert err.filename == "out/.albert-data-make-pretraining-0123456789ab/runs/run-1.part"
+    assert os_error_in(text, {27}) is None
+    assert os_error_in("ValueError: [Errno 28] is not how this reads", {28}) is None

@@ -34,15 +34,21 @@ def sample(lang, output, size, seed, sentence_per_line, overwrite):
     import os
 
     from albert_data.errors import UserError
+    from albert_data.files.fileio import check_writable, open_write, temp_name
     from albert_data.text.corpus import sample_text, write_corpus
 
     if os.path.exists(output) and not overwrite:
         raise UserError(f"output {output} already exists; choose another -o or pass --overwrite")
+    check_writable(output, what="-o")
     if size is None and not sentence_per_line:
-        tmp = f"{output}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(sample_text(lang))
-        os.replace(tmp, output)
+        tmp = temp_name(output)  # a full disk names the output, not this temporary name
+        try:
+            with open_write(tmp, compress=False) as fh:
+                fh.write(sample_text(lang).encode("utf-8"))
+            os.replace(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     else:
         target = _parse_size(size) if size is not None else len(sample_text(lang).encode("utf-8"))
         write_corpus(

@@ -100,9 +100,9 @@ def split_sentences(ctx, **opts):
     progress = beam.progress
     if beam.runner is None:
         if beam_args:
-            raise UserError(
-                f"unknown option(s) {' '.join(beam_args)}; Beam pipeline options need --runner"
-            )
+            from albert_data.jobs.beam_job import check_settings
+
+            check_settings(beam)  # a misspelled option named, or: Beam's need --runner
         beam = None
     try:
         config = SplitConfig(

@@ -98,7 +98,7 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     from albert_data.jobs.spm_train import SpmTrainRequest, run
 
     positional, beam_args = split_pass_through(list(inputs) + list(ctx.args))
-    if beam_args and opts["runner"] is not None:
+    if beam_args:  # a misspelled option is named with the closest one, --runner or not
         from pipelines.options import check_known_options
 
         names = tuple(o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts))

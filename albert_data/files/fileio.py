@@ -45,6 +45,10 @@ def expand_inputs(patterns: Iterable[str], *, what: str = "input") -> list[str]:
     files: list[str] = []
     for pattern in patterns:
         matched = _expand_one(pattern)
+        if not matched and not is_remote(pattern) and os.path.isdir(pattern):
+            raise UserError(
+                f"{what} {pattern!r} is a directory with no files in it (names starting with . are skipped); give the files or another directory"
+            )
         if not matched:
             raise UserError(
                 f"{what} {pattern!r} does not exist or matches no file; check the path or quote the glob"
@@ -458,11 +462,8 @@ def describe_os_error(err: OSError) -> str | None:
         kind = "no space left on device" if err.errno == errno.ENOSPC else "disk quota exceeded"
         return f"{kind}{target}{_space_facts(where, getattr(err, 'bytes_written', None))}: free space and re-run"
     if err.errno == errno.EFBIG:
-        smaller = (
-            ""
-            if target.startswith(" writing the run's")
-            else ", or write smaller files (more shards)"
-        )
+        shard = re.search(r"-\d{5}-of-\d{5}", target)
+        smaller = ", or write smaller files (more shards)" if shard else ""
         return f"file too large{target} (a file-size limit such as ulimit -f): raise the limit{smaller}, and re-run"
     if err.errno in ACCESS_ERRNOS and where:
         what = target.removeprefix(" writing ")

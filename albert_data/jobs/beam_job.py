@@ -72,8 +72,11 @@ def check_settings(settings: BeamSettings) -> None:
     from pipelines.options import check_known_options
 
     if settings.pass_through and settings.runner is None:
+        # A misspelled option of the command is named as such, with the closest one;
+        # only real Beam options are told they need --runner.
+        check_known_options(list(settings.pass_through), command_options=settings.command_options)
         raise UserError(
-            f"unknown option(s) {' '.join(settings.pass_through)}; Beam pipeline options need --runner"
+            f"{' '.join(settings.pass_through)}: Beam pipeline options need --runner (e.g. --runner DirectRunner)"
         )
     if settings.shuffle not in SHUFFLES:
         raise UserError(
@@ -201,7 +204,7 @@ class WorkDir:
                 with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
                     fh.write(json.dumps(_owner()).encode())
             except BaseException:
-                work.remove()
+                work.discard()
                 raise
         return work
 
@@ -230,12 +233,17 @@ class WorkDir:
             space = isinstance(err, OSError) and err.errno in fileio.SPACE_ERRNOS
             if space and not fileio.is_remote(self.path):
                 err.bytes_written = _tree_bytes(self.path)
-            self.remove()
-            for directory in self.created:  # a failed run leaves no empty output dirs
-                with contextlib.suppress(OSError):
-                    os.rmdir(directory)
+            self.discard()
             raise
         self.remove()
+
+    def discard(self) -> None:
+        """After a failure: the work directory and the (empty) output directories this
+        run created are removed."""
+        self.remove()
+        for directory in self.created:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
 
 
 def _missing_dirs(path: str) -> tuple[str, ...]:

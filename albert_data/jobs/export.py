@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -356,6 +357,48 @@ def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log
     return paths
 
 
+def _write_and_publish(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log) -> dict:
+    """Every chosen format into ``staging``, then moved to ``--output``; a write that
+    fails (a full disk, a file-size limit: an ``OSError``, or TensorFlow's own
+    ``OpError`` when it writes the SavedModel or a checkpoint) is one line."""
+    import tensorflow as tf
+
+    try:
+        paths = _write_all(req, inputs, staging, log)
+        _publish(staging, Path(req.output), [f.subdir for f in req.chosen_formats()])
+    except OSError as err:
+        raise UserError(
+            f"--output {req.output}: cannot write the export ({public_path(err.filename, staging, req.output)}: {err.strerror}); free space or choose another directory"
+        ) from None
+    except tf.errors.OpError as err:
+        where, why = _op_error_parts(err.message or str(err))
+        raise UserError(
+            f"--output {req.output}: cannot write the export ({public_path(where, staging, req.output)}: {why or type(err).__name__}); free space or choose another directory"
+        ) from None
+    return paths
+
+
+def _op_error_parts(message: str) -> tuple[str, str]:
+    """(file, reason) of a TensorFlow write error such as ``{{function_node …}} DIR/f.tmp:
+    No space left on device [Op:SaveV2]`` or ``DIR/saved_model.pb.tmp…; No space left on
+    device``."""
+    text = re.sub(r"\{\{.*?\}\}\s*", "", message.strip().splitlines()[0])
+    text = re.sub(r"\s*\[Op:\w+\]$", "", text)
+    for separator in ("; ", ": "):
+        where, sep, why = text.rpartition(separator)
+        if sep and "/" in where:
+            return where.strip(), why.strip().lower()
+    return "", text.lower()
+
+
+def public_path(path, staging: Path, output: str) -> str:
+    """A file of the staging directory named where it was going (``OUTPUT/saved_model/...``);
+    TensorFlow's own temporary suffix (``.tmp<hex>``) dropped."""
+    text = str(path or staging)
+    text = re.sub(r"(\.tmp[0-9a-f]{16,}|\.tempstate\d+)$", "", text)
+    return text.replace(str(staging), output.rstrip("/"), 1)
+
+
 def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     """Check everything, load the model, write every chosen format, publish them."""
     from albert_data.model.config import AlbertConfig  # plain JSON: no TensorFlow yet
@@ -374,13 +417,7 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
         with _timed(log, f"loading {req.checkpoint or req.model_dir}"):
             model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
         inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
-        try:
-            paths = _write_all(req, inputs, staging, log)
-            _publish(staging, Path(req.output), [f.subdir for f in req.chosen_formats()])
-        except OSError as err:
-            raise UserError(
-                f"--output {req.output}: cannot write the export ({err.filename or staging}: {err.strerror}); free space or choose another directory"
-            ) from None
+        paths = _write_and_publish(req, inputs, staging, log)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(paths=paths, loaded=report.summary().splitlines()[0], notes=tuple(notes))

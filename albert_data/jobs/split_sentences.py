@@ -132,8 +132,8 @@ def _prepare(
     finals = output_paths(req.output, num_shards=req.num_shards, gzip=req.gzip)
     parent = fileio.parent_dir(finals[0])
     if not dry_run:
+        fileio.check_writable(finals[0], what="--output")  # first: a directory is no file
         check_outputs(finals, overwrite=req.overwrite)
-        fileio.check_writable(finals[0], what="--output")
         clear_leftovers(parent, say=say)
     try:
         work = WorkDir.create(parent, "split", dry_run=dry_run)

@@ -125,7 +125,7 @@ def check_pass_through(req: SpmTrainRequest) -> None:
     :func:`pipelines.options.check_known_options`, which knows its option names)."""
     if req.pass_through and req.runner is None:
         raise UserError(
-            f"unknown option {req.pass_through[0]}; Beam pipeline options need --runner"
+            f"{req.pass_through[0]}: Beam pipeline options need --runner (e.g. --runner DirectRunner)"
         )
 
 
