@@ -58,6 +58,16 @@ class BeamSettings:
                 return True
         return False
 
+    def workers_for(self, ranges: int) -> int | None:
+        """Worker processes for a job reading ``ranges`` byte ranges: on the
+        DirectRunner ``--num-workers`` (default: every core) but never more than there
+        are ranges, since a worker with nothing to read still costs a Python start and a
+        Beam import (about a second) and one worker runs in the launcher's process;
+        elsewhere the user's ``--num-workers`` (``None``: the runner's choice)."""
+        if not self.direct:
+            return self.num_workers
+        return max(1, min(self.num_workers or os.cpu_count() or 1, ranges))
+
     @property
     def strategy(self) -> str:
         """The shuffle to use: ``files`` on the DirectRunner, ``engine`` elsewhere."""
@@ -263,6 +273,7 @@ class JobSpec:
     progress_dir: str | None = None
     progress_total: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    ranges: int = 1  # byte ranges the job reads: the most workers it can keep busy
 
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
@@ -296,7 +307,7 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     options = build_options(
         runner=settings.runner,
         pass_through=list(settings.pass_through),
-        num_workers=settings.num_workers,
+        num_workers=settings.workers_for(spec.ranges),
         job_name=spec.job_name,
     )
     pipeline = beam.Pipeline(options=options)

@@ -373,6 +373,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         progress_dir=progress_dir,
         progress_total=plan.range_bytes(),
         description="make-pretraining",
+        ranges=len(plan.ranges),
     )
     result = run_job(req.beam, spec, say=say)
     if result is None:
@@ -408,7 +409,7 @@ def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:
         },
         "vocabulary": {**tokenizer.describe(), "fingerprint": tokenizer.fingerprint()},
         "runner": req.beam.runner or "DirectRunner",
-        "num_workers": req.beam.num_workers or os.cpu_count(),
+        "num_workers": req.beam.workers_for(len(plan.ranges)),
         "shuffle": req.beam.strategy,
         "beam_options": list(req.beam.pass_through),
         "counts": counts,

@@ -263,6 +263,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         progress_dir=progress_dir,
         progress_total=plan.range_bytes(),
         description="split-sentences",
+        ranges=len(plan.ranges),
     )
 
 
