@@ -347,16 +347,21 @@ def _transform(req, *, tokenizer, config, work, finals, progress_dir):
 
 def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     """Run the pipeline; the merged counts (``None`` for a dry run)."""
-    import apache_beam as beam
-
     from pipelines.options import counter
 
     progress_dir = work.progress_dir(req.beam)
-    transform = _transform(
-        req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
-    )
 
-    def build(pipeline):
+    def build(pipeline):  # Beam is imported once the job's workers are starting
+        import apache_beam as beam
+
+        transform = _transform(
+            req,
+            tokenizer=tokenizer,
+            config=config,
+            work=work,
+            finals=finals,
+            progress_dir=progress_dir,
+        )
         out = apply_to_ranges(
             pipeline,
             plan,
@@ -374,6 +379,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         progress_total=plan.range_bytes(),
         description="make-pretraining",
         ranges=len(plan.ranges),
+        worker_modules=("pipelines.pretraining", "pipelines.shuffle"),
     )
     result = run_job(req.beam, spec, say=say)
     if result is None:
