@@ -1,8 +1,9 @@
-"""One warm DirectRunner worker: ``python -m pipelines.worker_process [MODULE...]``.
+"""One warm DirectRunner worker: ``python -m pipelines.worker_process [--lean] [MODULE...]``.
 
 Started by :class:`pipelines.workers.WarmWorkers` before the launcher builds its
 pipeline, so that the second and later cores import Beam (and the given modules, those
-the pipeline's DoFns unpickle into) while the launcher is still starting. It then waits
+the pipeline's DoFns unpickle into; ``--lean``: Beam without its optional IO, as
+``pipelines.lean_beam`` says) while the launcher is still starting. It then waits
 for one line of JSON on its standard input: the environment Beam's
 ``sdk_worker_main`` reads (control and logging endpoints, pipeline options, worker id),
 runs Beam's own SDK harness on it until the runner closes the control channel, and
@@ -41,10 +42,14 @@ def _exit_with_parent(parent: int) -> None:
 def main(modules: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
-    from apache_beam.runners.worker import sdk_worker_main
+    lean = modules[:1] == ["--lean"]
+    from pipelines.lean_beam import without_optional_io
 
-    for name in modules:
-        importlib.import_module(name)
+    with without_optional_io(lean):
+        from apache_beam.runners.worker import sdk_worker_main
+
+        for name in modules[1:] if lean else modules:
+            importlib.import_module(name)
     gc.freeze()  # what is imported stays: later collections need not walk it
     line = sys.stdin.readline()
     if not line.strip():

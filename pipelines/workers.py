@@ -31,12 +31,13 @@ STOP_SECONDS = 10.0
 
 class WarmWorkers:
     """``count`` workers: one in this process, ``count - 1`` processes importing
-    ``modules``, started at once; a context manager that stops every process it started
-    on exit."""
+    ``modules`` (``lean``: Beam without its optional IO, see ``pipelines.lean_beam``),
+    started at once; a context manager that stops every process it started on exit."""
 
-    def __init__(self, count: int, *, modules: Sequence[str] = ()):
+    def __init__(self, count: int, *, modules: Sequence[str] = (), lean: bool = False):
         self.count = count
         self.modules = list(modules)
+        self.lean = lean
         self.processes: list[subprocess.Popen] = []
         self.in_process = None  # the harness run by this process, once asked for
         self.handed = 0
@@ -55,7 +56,13 @@ class WarmWorkers:
 
     def _spawn(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.worker_process", *self.modules],
+            [
+                sys.executable,
+                "-m",
+                "pipelines.worker_process",
+                *(["--lean"] if self.lean else []),
+                *self.modules,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             cwd=os.getcwd(),

@@ -277,6 +277,7 @@ class JobSpec:
     description: str = ""
     ranges: int | None = None  # byte ranges read: the most workers the job keeps busy
     worker_modules: tuple[str, ...] = ()  # what its DoFns import, for warm workers
+    local_files: bool = False  # every input and output is a local path
 
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
@@ -318,9 +319,12 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
         return result
     from albert_data.jobs.beam_console import quiet_console
     from albert_data.jobs.beam_progress import watch_progress
+    from pipelines.lean_beam import without_optional_io
 
-    with quiet_console(enabled=True) as console, _warm_workers(settings, spec) as warm:
-        pipeline = _pipeline(settings, spec, warm=warm)
+    lean = settings.direct and spec.local_files
+    with quiet_console(enabled=True) as console, _warm_workers(settings, spec, lean) as warm:
+        with without_optional_io(lean):
+            pipeline = _pipeline(settings, spec, warm=warm)
         with watch_progress(settings, spec, console=console):
             result = run_pipeline(pipeline)
     from pipelines.errors import raise_first_error
@@ -329,16 +333,17 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     return result
 
 
-def _warm_workers(settings: BeamSettings, spec: JobSpec):
+def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
     """Worker processes started before Beam is imported here, for a DirectRunner run
-    with more than one worker (unless the user chose a ``--direct_running_mode``)."""
+    with more than one worker (unless the user chose a ``--direct_running_mode``);
+    ``lean``: they import Beam without its optional IO (``pipelines.lean_beam``)."""
     workers = settings.workers_for(spec.ranges)
     own_mode = any(a.startswith("--direct_running_mode") for a in settings.pass_through)
     if not settings.direct or workers is None or workers < 2 or own_mode:
         return contextlib.nullcontext()
     from pipelines.workers import WarmWorkers
 
-    return WarmWorkers(workers, modules=spec.worker_modules)
+    return WarmWorkers(workers, modules=spec.worker_modules, lean=lean)
 
 
 def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):

@@ -380,6 +380,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         description="make-pretraining",
         ranges=len(plan.ranges),
         worker_modules=("pipelines.pretraining", "pipelines.shuffle"),
+        local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
     result = run_job(req.beam, spec, say=say)
     if result is None:

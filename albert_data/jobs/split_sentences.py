@@ -264,6 +264,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         description="split-sentences",
         ranges=len(plan.ranges),
         worker_modules=("pipelines.split_sentences", "pipelines.shuffle"),
+        local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
 
 
