@@ -39,8 +39,14 @@ def build_options(
     pass_through: list[str],
     num_workers: int | None = None,
     job_name: str | None = None,
+    warm_workers: bool = False,
 ):
-    """``PipelineOptions`` for ``runner`` with the user's pass-through flags."""
+    """``PipelineOptions`` for ``runner`` with the user's pass-through flags.
+
+    ``warm_workers``: the DirectRunner's workers are given by :func:`direct_runner`'s
+    environment (:class:`pipelines.workers.WarmWorkers`); its ``FnApiRunner`` keeps a
+    given environment only in ``in_memory`` mode (``multi_processing`` would replace it
+    with processes of its own), and ``direct_num_workers`` still sets how many run."""
     import logging
 
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -57,7 +63,7 @@ def build_options(
         args = [
             "--runner=DirectRunner",
             "--direct_running_mode=multi_processing"
-            if workers > 1
+            if workers > 1 and not warm_workers
             else "--direct_running_mode=in_memory",
             f"--direct_num_workers={workers}",
             "--default_sdk_harness_log_level=CRITICAL",
@@ -75,6 +81,26 @@ def build_options(
         raise UserError(
             f"invalid Beam pipeline option in {' '.join(pass_through)!r}; see --help"
         ) from err
+
+
+def direct_runner(options, warm=None):
+    """The DirectRunner's engine, ``FnApiRunner``, for ``options``; with ``warm`` (a
+    started :class:`pipelines.workers.WarmWorkers`) its workers are those processes.
+
+    The same runner ``DirectRunner`` picks for these pipelines, without its choice:
+    Beam's DirectRunner first translates the pipeline for the Prism runner and tries to
+    fetch Prism's binary from GitHub (~0.3 s, and a download at run time), then
+    translates it again for this one."""
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    provision = fn_runner.ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
+    )
+    environment = warm.environment(options) if warm is not None else None
+    return fn_runner.FnApiRunner(default_environment=environment, provision_info=provision)
 
 
 def check_paths_for_runner(runner: str | None, paths: dict[str, list[str]]) -> None:
@@ -133,6 +159,8 @@ def run_pipeline(pipeline, *, wait: bool = True) -> object:
     except UserError:
         raise
     except Exception as err:  # noqa: BLE001 - Beam wraps worker exceptions in many types
+        if _interrupted(err):
+            raise KeyboardInterrupt from None
         message = str(err)
         marker = "UserError: "
         if marker in message:
@@ -152,6 +180,18 @@ def _worker_os_error(message: str) -> OSError | None:
     from pipelines.errors import os_error_in
 
     return os_error_in(message, SPACE_ERRNOS | ACCESS_ERRNOS)
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` is Ctrl-C met inside a DoFn run in this process (the in-memory
+    DirectRunner): Beam re-raises it as ``RuntimeError("KeyboardInterrupt [while
+    running ...]")``."""
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
 
 
 def counter(result, name: str) -> int:

@@ -85,6 +85,14 @@ def test_byte_identical_for_one_and_two_workers(static_run, sample_en, tmp_path)
     make(sample_en, out, *SMALL, "--num-shards", 3, "--range-bytes", 1000, "--num-workers", 2)
     for name in (f"pretraining-0000{i}-of-00003.tfrecord" for i in range(3)):
         assert (out / name).read_bytes() == (static_run / name).read_bytes()
+    assert json.loads((out / "stats.json").read_text())["num_workers"] == 2
+
+
+def test_no_more_workers_than_byte_ranges(sample_en, tmp_path):
+    out = tmp_path / "one-range"
+    make(sample_en, out, *SMALL, "--num-workers", 2)  # the sample is one 1 MB range
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["byte_ranges"] == 1 and stats["num_workers"] == 1
 
 
 def test_whole_words_masked_and_ngrams_within_segments(static_run):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 from albert_data.commands.beam_args import split_pass_through
 from pipelines.options import build_options
 from tests.cli_helpers import error_line, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_split_pass_through_separates_inputs_and_options(tmp_path):
@@ -102,3 +106,30 @@ def test_dataflow_refuses_local_paths_up_front(tmp_path):
         "--project", "p", check=False,
     )  # fmt: skip
     assert proc.returncode == 2 and "INPUTS" in error_line(proc) and "raw.txt" in error_line(proc)
+
+
+def test_local_workers_never_outnumber_byte_ranges():
+    from albert_data.jobs.beam_job import BeamSettings
+
+    assert BeamSettings(num_workers=4).workers_for(1) == 1
+    assert BeamSettings(num_workers=4).workers_for(3) == 3
+    assert BeamSettings(num_workers=4).workers_for(10) == 4
+    assert BeamSettings(num_workers=4).workers_for(None) == 4
+    assert BeamSettings(runner="DirectRunner").workers_for(1) == 1
+    assert BeamSettings(runner="DataflowRunner", num_workers=5).workers_for(1) == 5
+
+
+def test_lean_beam_leaves_out_optional_io_only_while_beam_is_imported():
+    code = """
+import sys
+from pipelines.lean_beam import without_optional_io
+with without_optional_io():
+    import apache_beam
+    from apache_beam.io.filesystems import FileSystems
+assert not [m for m in sys.modules if m.startswith(("pyarrow", "google.cloud.", "apache_beam.io.gcp"))]
+assert type(FileSystems.get_filesystem("/tmp")).__name__ == "LocalFileSystem"
+import apache_beam.io.gcp.gcsio  # imports again once the block is over
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.strip() == "ok", proc.stderr

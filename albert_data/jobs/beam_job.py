@@ -59,6 +59,17 @@ class BeamSettings:
                 return True
         return False
 
+    def workers_for(self, ranges: int | None) -> int | None:
+        """Worker processes for a job reading ``ranges`` byte ranges: on the
+        DirectRunner ``--num-workers`` (default: every core) but never more than there
+        are ranges, since a worker with nothing to read still costs a Python start and a
+        Beam import (about a second) and one worker runs in the launcher's process;
+        elsewhere the user's ``--num-workers`` (``None``: the runner's choice)."""
+        if not self.direct:
+            return self.num_workers
+        workers = self.num_workers or os.cpu_count() or 1
+        return workers if ranges is None else max(1, min(workers, ranges))
+
     @property
     def strategy(self) -> str:
         """The shuffle to use: ``files`` on the DirectRunner, ``engine`` elsewhere."""
@@ -317,6 +328,9 @@ class JobSpec:
     progress_total: dict[str, int] = field(default_factory=dict)
     description: str = ""
     written_unit: str = "records"  # what the shard writers count
+    ranges: int | None = None  # byte ranges read: the most workers the job keeps busy
+    worker_modules: tuple[str, ...] = ()  # what its DoFns import, for warm workers
+    local_files: bool = False  # every input and output is a local path
 
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
@@ -341,37 +355,71 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     """Build the pipeline, run it to the end and return Beam's result; the first bad
     input a worker met is raised as a :class:`UserError`. In a dry run the job's step
     names are printed after ``job steps:`` and ``None`` is returned."""
+    from pipelines.options import run_pipeline
+
+    if settings.dry_run or not settings.local:
+        from pipelines.errors import raise_first_error
+
+        pipeline = _pipeline(settings, spec)
+        if settings.dry_run:
+            result = run_pipeline(pipeline)
+            say("job steps:")
+            for name in job_step_names(result):
+                say(name)
+            return None
+        result = _run_remote(pipeline, say=say)
+        raise_first_error(spec.error_path)
+        return result
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    from albert_data.jobs.beam_progress import watch_progress
+    from pipelines.lean_beam import without_optional_io
+
+    lean = settings.direct and spec.local_files
+    with (
+        quiet_console(enabled=True) as console,
+        private_temp_dir(),
+        _warm_workers(settings, spec, lean) as warm,
+    ):
+        with without_optional_io(lean):
+            pipeline = _pipeline(settings, spec, warm=warm)
+        with watch_progress(settings, spec, console=console):
+            result = run_pipeline(pipeline)
+    from pipelines.errors import raise_first_error
+
+    raise_first_error(spec.error_path)
+    return result
+
+
+def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
+    """Worker processes started before Beam is imported here, for a DirectRunner run
+    with more than one worker (unless the user chose a ``--direct_running_mode``);
+    ``lean``: they import Beam without its optional IO (``pipelines.lean_beam``)."""
+    workers = settings.workers_for(spec.ranges)
+    own_mode = any(a.startswith("--direct_running_mode") for a in settings.pass_through)
+    if not settings.direct or workers is None or workers < 2 or own_mode:
+        return contextlib.nullcontext()
+    from pipelines.workers import WarmWorkers
+
+    return WarmWorkers(workers, modules=spec.worker_modules, lean=lean)
+
+
+def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
+    """The job's pipeline, built; on the DirectRunner run by its ``FnApiRunner``."""
     import apache_beam as beam
 
-    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
-    from pipelines.errors import raise_first_error
-    from pipelines.options import build_options, run_pipeline
+    from pipelines.options import build_options, direct_runner
 
     options = build_options(
         runner=settings.runner,
         pass_through=list(settings.pass_through),
-        num_workers=settings.num_workers,
+        num_workers=settings.workers_for(spec.ranges),
         job_name=spec.job_name,
+        warm_workers=warm is not None,
     )
-    pipeline = beam.Pipeline(options=options)
+    runner = direct_runner(options, warm) if settings.direct else None
+    pipeline = beam.Pipeline(runner=runner, options=options)
     spec.build(pipeline)
-    if settings.dry_run:
-        result = run_pipeline(pipeline)
-        say("job steps:")
-        for name in job_step_names(result):
-            say(name)
-        return None
-    if not settings.local:
-        result = _run_remote(pipeline, say=say)
-        raise_first_error(spec.error_path)
-        return result
-    with quiet_console(enabled=settings.local) as console, private_temp_dir():
-        from albert_data.jobs.beam_progress import watch_progress
-
-        with watch_progress(settings, spec, console=console):
-            result = run_pipeline(pipeline)
-    raise_first_error(spec.error_path)
-    return result
+    return pipeline
 
 
 def _run_remote(pipeline, *, say: Callable[[str], None]):

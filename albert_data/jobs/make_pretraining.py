@@ -340,16 +340,21 @@ def _transform(req, *, tokenizer, config, work, finals, progress_dir):
 
 def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     """Run the pipeline; the merged counts (``None`` for a dry run)."""
-    import apache_beam as beam
-
     from pipelines.options import counter
 
     progress_dir = work.progress_dir(req.beam)
-    transform = _transform(
-        req, tokenizer=tokenizer, config=config, work=work, finals=finals, progress_dir=progress_dir
-    )
 
-    def build(pipeline):
+    def build(pipeline):  # Beam is imported once the job's workers are starting
+        import apache_beam as beam
+
+        transform = _transform(
+            req,
+            tokenizer=tokenizer,
+            config=config,
+            work=work,
+            finals=finals,
+            progress_dir=progress_dir,
+        )
         out = apply_to_ranges(
             pipeline,
             plan,
@@ -366,6 +371,9 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         progress_dir=progress_dir,
         progress_total=plan.range_bytes(),
         description="make-pretraining",
+        ranges=len(plan.ranges),
+        worker_modules=("pipelines.pretraining", "pipelines.shuffle"),
+        local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
     result = run_job(req.beam, spec, say=say)
     if result is None:
@@ -401,7 +409,7 @@ def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:
         },
         "vocabulary": {**tokenizer.describe(), "fingerprint": tokenizer.fingerprint()},
         "runner": req.beam.runner or "DirectRunner",
-        "num_workers": req.beam.num_workers or os.cpu_count(),
+        "num_workers": req.beam.workers_for(len(plan.ranges)),
         "shuffle": req.beam.strategy,
         "beam_options": list(req.beam.pass_through),
         "counts": counts,

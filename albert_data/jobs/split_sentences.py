@@ -224,24 +224,23 @@ def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> Split
 
 
 def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
-
-    from pipelines.shuffle import ShuffleToShards
-    from pipelines.split_sentences import SplitSentences
-
     settings = req.beam
     progress_dir = work.progress_dir(settings)
-    transform = SplitSentences(
-        config=req.config,
-        temps=[_temp(work, p) for p in finals],
-        gzip=req.gzip,
-        shuffle=ShuffleToShards(
-            num_shards=len(finals), strategy=settings.strategy, work_dir=work.path
-        ),
-        scratch_dir=work.file("sort") if settings.strategy == "files" else None,
-        progress_dir=progress_dir,
-    )
 
-    def build(pipeline):
+    def build(pipeline):  # Beam is imported once the job's workers are starting
+        from pipelines.shuffle import ShuffleToShards
+        from pipelines.split_sentences import SplitSentences
+
+        transform = SplitSentences(
+            config=req.config,
+            temps=[_temp(work, p) for p in finals],
+            gzip=req.gzip,
+            shuffle=ShuffleToShards(
+                num_shards=len(finals), strategy=settings.strategy, work_dir=work.path
+            ),
+            scratch_dir=work.file("sort") if settings.strategy == "files" else None,
+            progress_dir=progress_dir,
+        )
         apply_to_ranges(
             pipeline,
             plan,
@@ -258,6 +257,9 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         progress_total=plan.range_bytes(),
         description="split-sentences",
         written_unit="documents",
+        ranges=len(plan.ranges),
+        worker_modules=("pipelines.split_sentences", "pipelines.shuffle"),
+        local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
 
 

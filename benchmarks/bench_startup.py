@@ -1,0 +1,141 @@
+"""make-pretraining's fixed cost and what a second worker buys on a small input.
+
+Two inputs, both generated from the bundled sample (``albert_data.text.corpus``, seeded)
+and read with an 8k-piece SentencePiece vocabulary trained on the base corpus (English,
+seq 512, dupe 2, n-gram 3, as in ``bench_pretraining``):
+
+* 20 KB: the fixed cost of a run (start-up, pipeline, merge, statistics), with one and
+  two workers;
+* 21 MB: eight copies of a 2.7 MB corpus in one file, one worker and two.
+
+Each row is the median of ``BENCH_STARTUP_REPEATS`` (3) runs of the whole command:
+wall seconds and CPU seconds (user + sys of the launcher and its workers). The machine's
+load average is printed beside them: wall time on a shared machine is only as good as
+the load lets it be, CPU time is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "startup"
+BIN = Path(sys.executable).parent / "albert-data"
+REPEATS = int(os.environ.get("BENCH_STARTUP_REPEATS", 3))
+SMALL_BYTES = 20_000
+BASE_BYTES = 2_700_000
+COPIES = 8
+COMMON = [
+    "--max-seq-length",
+    "512",
+    "--max-predictions-per-seq",
+    "20",
+    "--dupe-factor",
+    "2",
+    "--max-n",
+    "3",
+    "--random-seed",
+    "12345",
+]
+
+
+def prepare() -> dict[str, Path]:
+    from albert_data.text.corpus import write_corpus
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    small, base, big = OUT / "corpus-20k.txt", OUT / "corpus-2.7m.txt", OUT / "corpus-21m.txt"
+    for path, size, seed in ((small, SMALL_BYTES, 2), (base, BASE_BYTES, 1)):
+        if not path.exists():
+            write_corpus(str(path), "en", seed=seed, target_bytes=size, sentence_per_line=True)
+    if not big.exists():
+        text = base.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+        big.write_text(text * COPIES, encoding="utf-8")
+    model = OUT / "spm.model"
+    if not model.exists():
+        subprocess.run(
+            [
+                str(BIN),
+                "spm-train",
+                str(base),
+                "--model-prefix",
+                str(OUT / "spm"),
+                "--vocab-size",
+                "8000",
+                "--no-hard-vocab-limit",
+                "--overwrite",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return {"small": small, "big": big, "model": model}
+
+
+def run_once(corpus: Path, model: Path, workers: int) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the process tree, stats.json) of one run."""
+    out = OUT / f"records-{corpus.stem}-w{workers}"
+    shutil.rmtree(out, ignore_errors=True)
+    args = [str(BIN), "make-pretraining", str(corpus), "-o", str(out)]
+    args += ["--spm-model", str(model), "--num-workers", str(workers), *COMMON]
+    start = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stderr.close()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{err}")
+    stats = json.loads((out / "stats.json").read_text())
+    return wall, usage.ru_utime + usage.ru_stime, stats
+
+
+def row(name: str, corpus: Path, model: Path, workers: int) -> dict:
+    runs = [run_once(corpus, model, workers) for _ in range(REPEATS)]
+    stats = runs[-1][2]
+    return {
+        "run": name,
+        "corpus_mb": corpus.stat().st_size / 1e6,
+        "workers": workers,
+        "workers_used": stats["num_workers"],
+        "byte_ranges": stats["byte_ranges"],
+        "shards": len(stats["outputs"]),
+        "seconds": statistics.median(r[0] for r in runs),
+        "cpu_seconds": statistics.median(r[1] for r in runs),
+        "all_seconds": [round(r[0], 2) for r in runs],
+        "load": os.getloadavg()[0],
+    }
+
+
+def run() -> dict:
+    env = prepare()
+    rows = [
+        row("20 KB, 1 worker", env["small"], env["model"], 1),
+        row("20 KB, 2 workers", env["small"], env["model"], 2),
+        row("21 MB, 1 worker", env["big"], env["model"], 1),
+        row("21 MB, 2 workers", env["big"], env["model"], 2),
+    ]
+    print(
+        f"make-pretraining start-up (English, SentencePiece 8k, seq 512, dupe 2), median of {REPEATS}:"
+    )
+    print(
+        f"  {'run':<18}{'MB':>6}{'workers':>9}{'ranges':>8}{'shards':>8}"
+        f"{'wall s':>8}{'CPU s':>7}{'load':>6}  runs"
+    )
+    for r in rows:
+        print(
+            f"  {r['run']:<18}{r['corpus_mb']:>6.2f}{r['workers_used']:>9}{r['byte_ranges']:>8}"
+            f"{r['shards']:>8}{r['seconds']:>8.2f}{r['cpu_seconds']:>7.2f}{r['load']:>6.1f}"
+            f"  {' '.join(map(str, r['all_seconds']))}"
+        )
+    speedup = rows[2]["seconds"] / rows[3]["seconds"]
+    print(f"  21 MB, two workers / one: {speedup:.2f}x faster (wall)")
+    return {"rows": rows, "speedup_21mb_2_workers": speedup}
+
+
+if __name__ == "__main__":
+    run()
