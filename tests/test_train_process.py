@@ -34,7 +34,9 @@ TWO_REPLICAS = textwrap.dedent(
     root = sys.argv[1]
     values = {}
     for strategy in ("one_device", "mirrored"):
-        kwargs = configs(root + "/rec/*", root + "/" + strategy, steps=3, strategy=strategy)
+        kwargs = configs(
+            root + "/rec/*", root + "/" + strategy, steps=3, strategy=strategy, jit=True
+        )
         result = train(**kwargs, log=lambda line: None)
         reader = tf.train.load_checkpoint(result.checkpoint)
         values[strategy] = {
@@ -67,6 +69,8 @@ def spawn():
 
 
 def test_two_replicas_give_the_same_result_as_one(tmp_path, spawn):
+    """One replica and two (MirroredStrategy over two logical CPU devices), both with
+    XLA, the default: the same weights after three steps."""
     write_records(tmp_path / "rec")
     proc = spawn([sys.executable, "-c", TWO_REPLICAS, tmp_path])
     out, _ = proc.finish_ok(TIMEOUT, "the one-vs-two-replica script")
@@ -108,6 +112,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, spawn):
         3,
         "--log-every",
         1,
+        "--no-jit",  # about processes, not numbers: XLA is in the replica test
     )
     proc = spawn([BIN, *args])
     saved = _wait_for_checkpoint(model_dir, proc, min_step=3)
@@ -133,6 +138,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path, spawn):
         1000000,
         "--log-every",
         1,
+        "--no-jit",  # about processes, not numbers: XLA is in the replica test
     )
     proc = spawn([BIN, *args])
     proc.wait_for("step 3/", TIMEOUT)

@@ -52,7 +52,7 @@ class TrainRequest:
     strategy: str = "auto"
     tpu: str | None = None
     precision: str = "fp32"
-    jit: bool = False
+    jit: bool = True
     init_checkpoint: str | None = None
     eval_records: tuple[str, ...] = ()
     eval_batch_size: int = 64

@@ -70,7 +70,7 @@ class TrainConfig:
     strategy: str = "auto"
     tpu: str | None = None
     precision: str = "fp32"
-    jit: bool = False
+    jit: bool = True  # XLA for the forward/backward pass (a TPU always compiles)
     init_checkpoint: str | None = None
     eval_patterns: tuple[str, ...] = ()
     eval_batch_size: int = 64
