@@ -1,12 +1,14 @@
-"""From one tokenised document to serialised pretraining records: the pure core that the
-Beam pipeline (``pipelines/pretraining.py``) wraps.
+"""From tokenised documents to serialised pretraining records: the pure core that the
+Beam pipeline (``pipelines/pretraining.py``) wraps. :func:`bundle_records` makes a
+bundle of documents at once; :func:`document_records` is the same for one document.
 
 Determinism: every random choice for a document's duplicate ``d`` comes from a
 ``numpy.random.Generator`` (PCG64) whose state is a BLAKE2b hash of (seed, SHA-1 of the
 document's text, d), so the same input and seed give the same records on any
-runner, with any number of workers, in any order. Each record also gets a 64-bit sort
-key from the same hash; records are spread over shards and ordered inside a shard by
-that key, which shuffles instances across the whole output without a global shuffle.
+runner, with any number of workers, in any order, bundled in any way. Each record also
+gets a 64-bit sort key, a BLAKE2b hash of (SHA-1 of the text, d, the record's index;
+not the seed); records are spread over shards and ordered inside a shard by that key,
+which shuffles instances across the whole output without a global shuffle.
 """
 
 from __future__ import annotations
