@@ -90,3 +90,18 @@ def test_a_retried_bundle_starts_empty_and_finish_bundle_flushes_the_rest(sample
     assert fn.pending == [] and len(tail) == 2
     assert sorted(got) == sorted(_alone(tokenizer, config, vocab, docs))
     assert stats.documents == len(docs) and stats.instances == len(got)
+
+
+def test_documents_without_sentences_in_a_group_are_counted_and_make_nothing(sample_en):
+    tokenizer, config, vocab, docs = _setup(sample_en)
+    fn = _fn(tokenizer, config, vocab)
+    fn.setup()
+    fn.start_bundle()
+    for sentences in [[], docs[0], [""], docs[1]]:
+        assert list(fn.process(sentences)) == []
+    tail = list(fn.finish_bundle())
+    assert sorted(tail[0].value) == sorted(_alone(tokenizer, config, vocab, docs[:2]))
+    assert tail[1].value.value.documents == 4
+    fn.start_bundle()  # a group of empty documents only: no tokens, no records
+    assert list(fn.process([])) == []
+    assert [t.value.value.documents for t in fn.finish_bundle()] == [1]
