@@ -13,12 +13,21 @@ from albert_data.pretraining.document_records import (
     DocumentRngs,
     bundle_records,
     document_records,
-    encode_instance,
 )
 from albert_data.pretraining.instances import TokenizedDocument, create_instances
 from albert_data.pretraining.masking import MaskingConfig, mask_batch, mask_sequence
 from albert_data.records import schema
-from tests.pretraining_records import CLS, MASK, SEP, SHAPE, VOCAB, config, documents, make_records
+from tests.pretraining_records import (
+    CLS,
+    MASK,
+    SEP,
+    SHAPE,
+    VOCAB,
+    config,
+    documents,
+    encode_instance,
+    make_records,
+)
 
 # sha256 of make_records(40, seed=3, ...) computed on the tree before bundling (commit
 # 6fab12b): a change here changes the records every seed produces.
