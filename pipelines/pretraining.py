@@ -3,10 +3,10 @@
 Stages (each a labelled step; the algorithms live in ``albert_data``):
 
 1. ``ReadDocuments``  byte ranges → documents (``albert_data.files.docranges``)
-2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise (one
-                      list of records per document)
-                      (``albert_data.pretraining.document_records``); per-bundle
-                      statistics on a side output
+2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise, up to
+                      64 documents at a time (one list of records per group of
+                      documents; ``albert_data.pretraining.document_records``);
+                      per-Beam-bundle statistics on a side output
 3. ``Shuffle``        records → their output shard, ordered by key (``pipelines.shuffle``:
                       the engine's GroupByKey or local run files)
 4. ``WriteShards``    per shard: the TFRecord file at its temporary name
@@ -77,12 +77,14 @@ class ReadDocuments(beam.DoFn):
 
 
 class MakeRecords(beam.DoFn):
-    """Sentences of one document → lists of (shard, key, record bytes); stats per
-    bundle. Documents are buffered and made into records a bundle of up to
+    """Sentences of documents → lists of (shard, key, record bytes); stats per Beam
+    bundle. Documents are buffered and made into records a group of up to
     ``BUNDLE_DOCUMENTS`` documents (or ``BUNDLE_CHARS`` characters) at a time: one
-    tokenizer call, then ``bundle_records`` (vectorised over the bundle, the same bytes
-    as one document at a time). One element per bundle of documents, not per record,
-    keeps the runner's per-element cost off the hot path."""
+    tokenizer call, then ``bundle_records`` (vectorised over the group, the same bytes
+    as one document at a time). The group left at the end of a Beam bundle is made in
+    ``finish_bundle``; ``start_bundle`` empties the buffer, so a retried bundle starts
+    afresh. One element per group of documents, not per record, keeps the runner's
+    per-element cost off the hot path."""
 
     STATS = "stats"
     BUNDLE_DOCUMENTS = 64

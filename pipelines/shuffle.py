@@ -1,6 +1,6 @@
 """The shuffle of records into output shards, with two strategies.
 
-The input is a PCollection of lists of ``(shard, key, data)`` (one list per document);
+The input is a PCollection of lists of ``(shard, key, data)`` (one list per group of documents);
 the output has one ``(shard, entries)`` element for every shard in ``range(num_shards)``,
 ``entries`` iterating over that shard's ``(key, data)`` pairs in ``(key, data)`` order.
 Both strategies give the same entries, so the shards are byte-identical.

@@ -1,5 +1,6 @@
 """Test helpers: real pretraining records from the core (document_records) over a small
-fake vocabulary, and a serialiser for arbitrary (also broken) feature dicts."""
+fake vocabulary, a serialiser for arbitrary (also broken) feature dicts, and the
+one-instance-at-a-time record encoders the bundle path is checked against."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from albert_data.pretraining.document_records import (
     document_hash,
     document_records,
 )
-from albert_data.pretraining.instances import InstanceConfig, TokenizedDocument
-from albert_data.pretraining.masking import MaskingConfig
+from albert_data.pretraining.instances import Instance, InstanceConfig, TokenizedDocument
+from albert_data.pretraining.masking import MaskingConfig, MaskResult
 from albert_data.records import schema
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
@@ -78,3 +79,57 @@ def encode(features: dict[str, np.ndarray]) -> bytes:
         )
         entries.append(schema._length_delimited(0x0A, entry))
     return schema._length_delimited(0x0A, b"".join(entries))
+
+
+def encode_instance(
+    instance: Instance, masked: MaskResult | None, shape: schema.RecordShape
+) -> bytes:
+    """The serialised record of one instance (and its masks), one instance at a time:
+    the reference the bundle path (``bundle_records``) is checked against, and itself
+    checked against ``schema.serialize(build_record(...))``, the padded record."""
+    empty = np.zeros(0, dtype=np.int32)
+    return schema.serialize_unpadded(
+        input_ids=instance.ids if masked is None else masked.input_ids,
+        segment_ids=instance.segment_ids,
+        token_boundary=instance.token_boundary,
+        masked_lm_positions=empty if masked is None else masked.positions,
+        masked_lm_ids=empty if masked is None else masked.labels,
+        next_sentence_label=int(instance.swapped),
+        shape=shape,
+    )
+
+
+def build_record(
+    instance: Instance, masked: MaskResult | None, shape: schema.RecordShape
+) -> schema.Record:
+    """Pad an instance (and its masks, if any) to the fixed record shape (reference)."""
+    L, P = shape.max_seq_length, shape.max_predictions_per_seq
+    n = instance.ids.size
+    if n > L:
+        raise ValueError(f"instance of {n} tokens exceeds max_seq_length {L}")
+    input_ids = np.zeros(L, dtype=np.int64)
+    input_ids[:n] = instance.ids if masked is None else masked.input_ids
+    input_mask = np.zeros(L, dtype=np.int64)
+    input_mask[:n] = 1
+    segment_ids = np.zeros(L, dtype=np.int64)
+    segment_ids[:n] = instance.segment_ids
+    token_boundary = np.zeros(L, dtype=np.int64)
+    token_boundary[:n] = instance.token_boundary
+    positions = np.zeros(P, dtype=np.int64)
+    label_ids = np.zeros(P, dtype=np.int64)
+    weights = np.zeros(P, dtype=np.float32)
+    if masked is not None:
+        m = masked.positions.size
+        positions[:m] = masked.positions
+        label_ids[:m] = masked.labels
+        weights[:m] = 1.0
+    return schema.Record(
+        input_ids=input_ids,
+        input_mask=input_mask,
+        segment_ids=segment_ids,
+        token_boundary=token_boundary,
+        masked_lm_positions=positions,
+        masked_lm_ids=label_ids,
+        masked_lm_weights=weights,
+        next_sentence_labels=int(instance.swapped),
+    )

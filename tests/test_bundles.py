@@ -13,12 +13,21 @@ from albert_data.pretraining.document_records import (
     DocumentRngs,
     bundle_records,
     document_records,
-    encode_instance,
 )
 from albert_data.pretraining.instances import TokenizedDocument, create_instances
 from albert_data.pretraining.masking import MaskingConfig, mask_batch, mask_sequence
 from albert_data.records import schema
-from tests.pretraining_records import CLS, MASK, SEP, SHAPE, VOCAB, config, documents, make_records
+from tests.pretraining_records import (
+    CLS,
+    MASK,
+    SEP,
+    SHAPE,
+    VOCAB,
+    config,
+    documents,
+    encode_instance,
+    make_records,
+)
 
 # sha256 of make_records(40, seed=3, ...) computed on the tree before bundling (commit
 # 6fab12b): a change here changes the records every seed produces.
@@ -214,11 +223,34 @@ def test_one_tokenizer_call_per_bundle_gives_each_documents_own_encoding(sample,
     text = paths["sentences"].read_text(encoding="utf-8")
     docs = [d.split("\n") for d in text.strip("\n").split("\n\n")][:40]
     docs[3] = ["", *docs[3], ""]  # empty sentences are dropped per document
+    _assert_one_call_splits_into_each_alone(tok, docs)
+
+
+@pytest.mark.parametrize("segmenter", ["jieba", "none"])
+def test_one_wordpiece_call_per_bundle_gives_each_documents_own_encoding(
+    segmenter, sample_zh, tmp_path
+):
+    # The same for a WordPiece vocab.txt (make-pretraining --vocab-file), with and
+    # without jieba word starts.
+    from albert_data.text.tokenization import load_tokenizer
+    from tests.wordpiece_vocab import write_chinese_vocab
+
+    vocab = write_chinese_vocab(tmp_path / "vocab.txt")
+    tok = load_tokenizer(vocab_file=str(vocab), word_segmenter=segmenter)
+    text = sample_zh["sentences"].read_text(encoding="utf-8")
+    docs = [d.split("\n") for d in text.strip("\n").split("\n\n")][:40]
+    docs[3] = ["", *docs[3], ""]
+    _assert_one_call_splits_into_each_alone(tok, docs)
+
+
+def _assert_one_call_splits_into_each_alone(tok, docs: list[list[str]]) -> None:
+    """One ``encode_flat`` over every sentence of ``docs``, split per document, equals
+    each document's own encoding."""
     flat = tok.encode_flat([s for d in docs for s in d])
     split = TokenizedDocument.split_flat(
         flat.ids, flat.word_starts, flat.lengths, [len(d) for d in docs]
     )
-    assert len(docs) > 5
+    assert len(docs) > 5 and sum(d.num_tokens for d in split) > 1000
     for doc, sentences in zip(split, docs, strict=True):
         alone = tok.encode_flat(sentences)
         want = TokenizedDocument.from_flat(alone.ids, alone.word_starts, alone.lengths)

@@ -17,6 +17,7 @@ from albert_data.records.schema import (
     serialize,
 )
 from albert_data.training.data import feature_spec
+from tests.pretraining_records import build_record, encode_instance
 
 tf = pytest.importorskip("tensorflow")
 
@@ -172,11 +173,8 @@ def _ld(tag: int, payload: bytes) -> bytes:
 
 
 def test_unpadded_serialisation_matches_padded_records():
-    """The pipeline's fast path writes exactly the bytes of the padded record."""
-    from albert_data.pretraining.document_records import (
-        build_record,
-        encode_instance,
-    )
+    """serialize_unpadded (one record; serialize_batch is checked against it) writes
+    exactly the bytes of the padded record."""
     from albert_data.pretraining.instances import (
         InstanceConfig,
         TokenizedDocument,

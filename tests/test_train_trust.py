@@ -12,6 +12,7 @@ with a real SentencePiece vocabulary:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -278,6 +279,25 @@ def _fill(directory, *, leave: int) -> None:
     with open(directory / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
         while os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize > leave:
             fh.write(b"\0" * 4096)
+
+
+def test_full_disk_copying_the_records_stats_leaves_no_partial_copy(made, tmp_path):
+    """train copies the records' stats.json into --model-dir written whole, then renamed:
+    when the disk is full the copy fails with ENOSPC and no partial file is left."""
+    from albert_data.records.provenance import record_in_model_dir
+
+    shards = sorted(str(p) for p in made["records"].glob("*.tfrecord*"))
+    with tmpfs(tmp_path / "disk", "size=64k") as disk:
+        model_dir = disk / "m"
+        model_dir.mkdir()
+        _fill(disk, leave=0)
+        with pytest.raises(OSError) as err:
+            record_in_model_dir(shards, str(model_dir))
+        assert err.value.errno == errno.ENOSPC
+        assert list(model_dir.iterdir()) == []
+    copied = record_in_model_dir(shards, str(tmp_path / "ok"))
+    assert open(copied, "rb").read() == (made["records"] / "stats.json").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["stats.json"]
 
 
 def _values(prefix: str) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import fcntl
 import gzip
 import io
 import os
+import re
 import select
 import struct
 import subprocess
@@ -137,10 +138,17 @@ def test_a_heartbeat_for_steps_that_cannot_count(tmp_path):
     every interval off a terminal, an elapsed-time counter on one."""
     out = io.StringIO()
     with Heartbeat("spm-train training", bar=False, stream=out, interval=0.2, tick=0.05):
-        time.sleep(1.0)
+        # Wait for the lines rather than sleep a fixed time: a loaded machine can delay
+        # the heartbeat's thread, which must still write them while the step runs.
+        deadline = time.monotonic() + 60
+        while out.getvalue().count("\n") < 3:
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.05)
     lines = out.getvalue().splitlines()
     assert len(lines) >= 3, lines
-    assert all(line.startswith("spm-train training: still running, 0:0") for line in lines)
+    assert all(
+        re.fullmatch(r"spm-train training: still running, \d+:\d\d elapsed", line) for line in lines
+    ), lines
 
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))

@@ -1,12 +1,14 @@
-"""From one tokenised document to serialised pretraining records: the pure core that the
-Beam pipeline (``pipelines/pretraining.py``) wraps.
+"""From tokenised documents to serialised pretraining records: the pure core that the
+Beam pipeline (``pipelines/pretraining.py``) wraps. :func:`bundle_records` makes a
+bundle of documents at once; :func:`document_records` is the same for one document.
 
 Determinism: every random choice for a document's duplicate ``d`` comes from a
 ``numpy.random.Generator`` (PCG64) whose state is a BLAKE2b hash of (seed, SHA-1 of the
 document's text, d), so the same input and seed give the same records on any
-runner, with any number of workers, in any order. Each record also gets a 64-bit sort
-key from the same hash; records are spread over shards and ordered inside a shard by
-that key, which shuffles instances across the whole output without a global shuffle.
+runner, with any number of workers, in any order, bundled in any way. Each record also
+gets a 64-bit sort key, a BLAKE2b hash of (SHA-1 of the text, d, the record's index;
+not the seed); records are spread over shards and ordered inside a shard by that key,
+which shuffles instances across the whole output without a global shuffle.
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ import numpy as np
 
 from albert_data.pretraining.config_errors import require
 from albert_data.pretraining.instances import (
-    Instance,
     InstanceConfig,
     TokenizedDocument,
     build_instances,
     cut_long_sentences,
     plan_instances,
 )
-from albert_data.pretraining.masking import MaskingConfig, MaskResult, mask_batch
-from albert_data.records.schema import Record, RecordShape, serialize_batch, serialize_unpadded
+from albert_data.pretraining.masking import MaskingConfig, mask_batch
+from albert_data.records.schema import RecordShape, serialize_batch
 
 MASKING_MODES = ("static", "dynamic")
 
@@ -253,52 +254,3 @@ def _bundle(planned, docs, out, config, vocab, rngs) -> None:
 
 
 _EMPTY = np.zeros(0, dtype=np.int32)
-
-
-def encode_instance(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> bytes:
-    """The serialised record of an instance (and its masks): same bytes as
-    ``serialize(build_record(...))``, without building the padded arrays."""
-    empty = np.zeros(0, dtype=np.int32)
-    return serialize_unpadded(
-        input_ids=instance.ids if masked is None else masked.input_ids,
-        segment_ids=instance.segment_ids,
-        token_boundary=instance.token_boundary,
-        masked_lm_positions=empty if masked is None else masked.positions,
-        masked_lm_ids=empty if masked is None else masked.labels,
-        next_sentence_label=int(instance.swapped),
-        shape=shape,
-    )
-
-
-def build_record(instance: Instance, masked: MaskResult | None, shape: RecordShape) -> Record:
-    """Pad an instance (and its masks, if any) to the fixed record shape."""
-    L, P = shape.max_seq_length, shape.max_predictions_per_seq
-    n = instance.ids.size
-    if n > L:
-        raise ValueError(f"instance of {n} tokens exceeds max_seq_length {L}")
-    input_ids = np.zeros(L, dtype=np.int64)
-    input_ids[:n] = instance.ids if masked is None else masked.input_ids
-    input_mask = np.zeros(L, dtype=np.int64)
-    input_mask[:n] = 1
-    segment_ids = np.zeros(L, dtype=np.int64)
-    segment_ids[:n] = instance.segment_ids
-    token_boundary = np.zeros(L, dtype=np.int64)
-    token_boundary[:n] = instance.token_boundary
-    positions = np.zeros(P, dtype=np.int64)
-    label_ids = np.zeros(P, dtype=np.int64)
-    weights = np.zeros(P, dtype=np.float32)
-    if masked is not None:
-        m = masked.positions.size
-        positions[:m] = masked.positions
-        label_ids[:m] = masked.labels
-        weights[:m] = 1.0
-    return Record(
-        input_ids=input_ids,
-        input_mask=input_mask,
-        segment_ids=segment_ids,
-        token_boundary=token_boundary,
-        masked_lm_positions=positions,
-        masked_lm_ids=label_ids,
-        masked_lm_weights=weights,
-        next_sentence_labels=int(instance.swapped),
-    )

@@ -194,9 +194,10 @@ class DocumentOutcome:
 
 @dataclass(frozen=True)
 class InstanceBatch:
-    """All instances of one document and duplicate, concatenated: instance i is
-    ``[offsets[i], offsets[i+1])`` of each token array (built in one vectorised pass,
-    so that masking and serialisation can work on the whole batch too)."""
+    """The instances of every (document, duplicate) plan given to :func:`build_instances`,
+    in order and concatenated: instance i is ``[offsets[i], offsets[i+1])`` of each token
+    array (built in one vectorised pass, so that masking and serialisation can work on
+    the whole batch too)."""
 
     ids: np.ndarray  # int32 [total]
     segment_ids: np.ndarray  # int8 [total]

@@ -258,7 +258,6 @@ def _select_all(
     # Shuffling a slice of this in place draws what rng.permutation(w1 - w0) draws (which
     # is arange + shuffle) and gives the word indices directly, for less numpy overhead.
     words = np.arange(starts.size, dtype=np.int64)
-    max_predictions, prob = config.max_predictions_per_seq, config.masked_lm_prob
     counts, ngrams, rolls, draws = [], [], [], []
     for i in range(len(bounds) - 1):
         if i in streams:
@@ -268,8 +267,7 @@ def _select_all(
             counts.append(0)
             ngrams.append(())
             continue
-        # prediction_budget(), inlined
-        budget = min(max_predictions, max(1, int(round((bounds[i + 1] - bounds[i]) * prob))))
+        budget = prediction_budget(bounds[i + 1] - bounds[i], config)
         order = words[w0:w1]
         rng.shuffle(order)
         count, taken = _greedy_select(

@@ -8,6 +8,7 @@ segmenter settings) and the path it was loaded from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ def record_in_model_dir(record_files: list[str] | tuple[str, ...], model_dir: st
     """Copy the first ``stats.json`` beside ``record_files`` that names a vocabulary into
     ``model_dir`` (written whole, then renamed), so that ``export --model-dir`` can check
     a vocabulary against the records without ``--records``. Returns the copy's path, or
-    None when the records have no such ``stats.json``."""
+    None when the records have no such ``stats.json``. A failed write (a full disk)
+    leaves no partial copy."""
     recorded = recorded_vocabularies(list(record_files))
     if not recorded:
         return None
@@ -79,7 +81,12 @@ def record_in_model_dir(record_files: list[str] | tuple[str, ...], model_dir: st
         data = fh.read()
     target = f"{model_dir.rstrip('/')}/{STATS_NAME}"
     partial = fileio.temp_name(target)
-    with fileio.open_write(partial, compress=False) as out:
-        out.write(data)
-    fileio.rename(partial, target)
+    try:
+        with fileio.open_write(partial, compress=False) as out:
+            out.write(data)
+        fileio.rename(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fileio.delete([partial])
+        raise
     return target

@@ -117,12 +117,7 @@ def split_sentences(text: str, *, max_chars: int = 2000) -> list[str]:
     for match in _CANDIDATE_RE.finditer(text):
         if _ends_sentence(text, match.start(), start, *match.groups()):
             end = match.end()
-            piece = text[start:end].strip()
-            if len(piece) <= max_chars:
-                if piece:
-                    sentences.append(piece)
-            else:
-                sentences.extend(_cut_long(piece, max_chars))
+            _append(sentences, text, start, end, max_chars)
             start = end
     _append(sentences, text, start, len(text), max_chars)
     return sentences
