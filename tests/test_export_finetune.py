@@ -519,3 +519,32 @@ def test_bad_vocabulary_is_refused_before_tensorflow_is_imported(zh, tmp_path):
     assert proc.stderr.startswith("error: ") and str(bigger) in proc.stderr
     assert marker.read_text() == ""  # neither tensorflow nor keras was imported
     assert not out.exists()
+
+
+def test_tensorflow_start_up_logs_hidden_unless_verbose(zh, tmp_path):
+    """export imports TensorFlow quietly (its C++ start-up lines, such as ``E0000 … failed
+    call to cuInit`` on a machine without a GPU, read like failures); --verbose shows them."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    native = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ |WARNING: All log messages before)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    base = [sys.executable, "-m", "albert_data", "export", "--model-dir", str(zh["model_dir"])]
+    base += ["--vocab-file", str(zh["vocab"]), "--format", "hf"]
+    runs = {}
+    for name, extra in (("quiet", []), ("verbose", ["--verbose"])):
+        out = tmp_path / name
+        proc = subprocess.run(
+            [*base, "--output", str(out), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert (out / "hf" / "config.json").is_file()
+        runs[name] = [line for line in proc.stderr.splitlines() if native.match(line)]
+    assert runs["quiet"] == []
+    assert runs["verbose"]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-
 import click
 
 
@@ -177,7 +173,9 @@ def train(verbose: bool, **options):
     from albert_data.extras import require
 
     require("tensorflow", command="train")
-    _quiet_tensorflow(verbose)
+    from albert_data.jobs.tensorflow_console import quiet_tensorflow
+
+    quiet_tensorflow(verbose)
     from albert_data.jobs.train import TrainRequest, run
 
     options["records"] = tuple(options["records"])
@@ -185,37 +183,3 @@ def train(verbose: bool, **options):
     result = run(TrainRequest(**options), log=lambda line: click.echo(line, err=True))
     for line in result.summary_lines():
         click.echo(line)
-
-
-def _quiet_tensorflow(verbose: bool) -> None:
-    """Hide TensorFlow's C++ start-up logs (oneDNN notes, CUDA probes, ``failed call to
-    cuInit`` on a machine without a GPU) unless ``--verbose``: the log level and absl's
-    verbosity are set before TensorFlow is imported, and what its native code writes to
-    stderr while it loads (before its logging is initialised, no setting reaches it) is
-    dropped, or replayed should the import fail."""
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
-    if verbose:
-        return
-    import absl.logging
-
-    absl.logging.set_verbosity(absl.logging.ERROR)
-    with _native_stderr_hidden():
-        import tensorflow  # noqa: F401
-
-
-@contextlib.contextmanager
-def _native_stderr_hidden():
-    """Send file descriptor 2 to a temporary file; replay it if the block raises."""
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            os.write(2, sink.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -287,41 +286,6 @@ def staging_directory(output: str) -> Path:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send what native code writes to file descriptor 2 to a scratch file for the block
-    (TensorFlow's C++ start-up lines are written there before any log level applies);
-    replay it if the block raises, so a failing import still shows its cause."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            scratch.seek(0)
-            sys.stderr.write(scratch.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def quiet_tensorflow(verbose: bool) -> None:
-    """Hide TensorFlow's C++ start-up logs (``I0000 … cpu_feature_guard``, ``E0000 … failed
-    call to cuInit`` on a machine without a GPU) unless ``verbose``: the log level is set
-    before TensorFlow is imported, and the lines it prints regardless during the import
-    are dropped."""
-    if verbose:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if "tensorflow" not in sys.modules:
-        with _native_stderr_silenced():
-            import tensorflow  # noqa: F401
-
-
-@contextlib.contextmanager
 def _timed(log: Log, what: str):
     """Log the start of a step, show that it is still running while it runs (a counter
     of the elapsed time on a terminal, a line every few seconds otherwise), and log its
@@ -409,6 +373,8 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     files = tokenizer_files(req, config, config_path, notes)
     for line in notes:
         log(line)
+    from albert_data.jobs.tensorflow_console import quiet_tensorflow
+
     quiet_tensorflow(req.verbose)  # the checks passed: now TensorFlow, quietly
     staging = staging_directory(req.output)
     try:
