@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -331,3 +332,28 @@ def test_sidecar_names_and_broken_sidecars(trained, tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(side))
     with pytest.raises(UserError, match="casefold"):
         load_tokenizer(spm_model=str(model))
+
+
+def test_beam_sampler_on_the_direct_runner_is_quiet_and_leaves_no_temporary_files(tmp_path):
+    """As the other Beam commands: Beam's console output goes to a log file (deleted after a
+    good run), and the run's temporary files (Beam's and the sample's) go to a directory of
+    its own, removed at the end."""
+    exe = Path(sys.executable).parent / "albert-data"
+    corpus = write_lines(tmp_path / "in.txt", EN)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    args = [exe, "spm-train", corpus, "--model-prefix", tmp_path / "m", "--vocab-size", "250"]
+    proc = subprocess.run(
+        [*map(str, args), "--runner", "DirectRunner"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    ours = ("spm-train: ", "read ", "wrote ")
+    assert all(line.startswith(ours) for line in proc.stderr.splitlines() if line), proc.stderr
+    assert "sampling 1 file(s) with Beam (DirectRunner)" in proc.stderr
+    assert list(scratch.iterdir()) == []
+    assert read_sidecar(f"{tmp_path / 'm'}.model").sample["sampler"] == "beam-smallest-keys"

@@ -219,10 +219,29 @@ def sample_with_beam(files: list[str], req: SpmTrainRequest) -> Sample:
         if fileio.compression_of(path) and not fileio.is_remote(path):
             fileio.verify_complete(path)
     note(f"spm-train: sampling {len(files)} file(s) with Beam ({req.runner})")
-    lines, lines_read = _run_sample_pipeline(files, req)
+    lines, lines_read = _sample_on_runner(files, req)
     lines.sort()  # shard order depends on the runner; the seeded shuffle below does not
     order = np.random.default_rng(req.seed).permutation(len(lines))
     return Sample([lines[i] for i in order], lines_read, "beam-smallest-keys")
+
+
+def _sample_on_runner(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
+    """On a local runner as the other Beam commands run: Beam's console output in a log
+    file, a temporary directory of the run's own (removed at the end), Beam's local
+    engine without the DirectRunner's Prism attempt, and a heartbeat while it runs."""
+    from pipelines.options import is_local
+
+    if not is_local(req.runner):
+        return _run_sample_pipeline(files, req)
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    from albert_data.jobs.reporting import Heartbeat
+
+    with (
+        quiet_console(enabled=True) as console,
+        private_temp_dir(),
+        Heartbeat("spm-train: sampling with Beam", stream=console.stream),
+    ):
+        return _run_sample_pipeline(files, req)
 
 
 def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
@@ -233,7 +252,7 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     import apache_beam as beam
     from apache_beam.io.filesystems import FileSystems
 
-    from pipelines.options import build_options, counter, run_pipeline
+    from pipelines.options import build_options, counter, direct_runner, run_pipeline
     from pipelines.spm_sample import LINES_READ, build_sample_pipeline
 
     options = build_options(
@@ -244,7 +263,8 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     if own_temp:
         temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
     prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
-    pipeline = beam.Pipeline(options=options)
+    direct = req.runner.lower() in ("direct", "directrunner")
+    pipeline = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
     build_sample_pipeline(
         pipeline, files, k=req.input_sentence_size, seed=req.seed, output_prefix=prefix
     )
