@@ -21,28 +21,16 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from benchmarks.bench_pretraining import BIN, COMMON  # the same command and settings
+
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "startup"
-BIN = Path(sys.executable).parent / "albert-data"
 REPEATS = int(os.environ.get("BENCH_STARTUP_REPEATS", 3))
 SMALL_BYTES = 20_000
 BASE_BYTES = 2_700_000
 COPIES = 8
-COMMON = [
-    "--max-seq-length",
-    "512",
-    "--max-predictions-per-seq",
-    "20",
-    "--dupe-factor",
-    "2",
-    "--max-n",
-    "3",
-    "--random-seed",
-    "12345",
-]
 
 
 def prepare() -> dict[str, Path]:

@@ -29,6 +29,23 @@ def cli(*args) -> str:
     return result.output
 
 
+def remote_records(remote_sample: str, spm_model, *extra) -> str:
+    """make-pretraining from ``remote_sample``'s sentences.txt into its records/, one worker, seq 64."""
+    return cli(
+        "make-pretraining",
+        f"{remote_sample}/sentences.txt",
+        "-o",
+        f"{remote_sample}/records",
+        "--spm-model",
+        spm_model,
+        "--num-workers",
+        1,
+        "--max-seq-length",
+        64,
+        *extra,
+    )
+
+
 _LOCAL_CALLS = {
     os.path: ("exists", "isfile", "isdir", "getsize", "lexists"),
     os: ("listdir", "stat", "remove", "replace", "rename", "makedirs", "scandir", "open"),
@@ -98,23 +115,8 @@ def test_split_sentences_beam_and_local_on_a_remote_file_system(remote_sample, s
 @pytest.mark.parametrize("shuffle", ["files", "engine"])
 def test_make_pretraining_on_a_remote_file_system(remote_sample, sample_en, shuffle):
     memfs._FILES[f"{remote_sample}/sentences.txt"] = sample_en["sentences"].read_bytes()
-    cli(
-        "make-pretraining",
-        f"{remote_sample}/sentences.txt",
-        "-o",
-        f"{remote_sample}/records",
-        "--spm-model",
-        sample_en["spm"],
-        "--num-workers",
-        1,
-        "--max-seq-length",
-        64,
-        "--dupe-factor",
-        2,
-        "--num-shards",
-        2,
-        "--shuffle",
-        shuffle,
+    remote_records(
+        remote_sample, sample_en["spm"], "--dupe-factor", 2, "--num-shards", 2, "--shuffle", shuffle
     )
     written = memfs.listing(f"{remote_sample}/records/")
     names = sorted(p.rsplit("/", 1)[1] for p in written)
@@ -231,20 +233,7 @@ def test_inspect_reads_a_remote_vocabulary_by_its_bytes_and_names_a_missing_one(
     memfs._FILES[f"{remote_sample}/sentences.txt"] = sample_en["sentences"].read_bytes()
     memfs._FILES[f"{remote_sample}/v/spm"] = sample_en["spm"].read_bytes()
     memfs._FILES[f"{remote_sample}/v/spm.json"] = sample_en["spm"].with_suffix(".json").read_bytes()
-    cli(
-        "make-pretraining",
-        f"{remote_sample}/sentences.txt",
-        "-o",
-        f"{remote_sample}/records",
-        "--spm-model",
-        sample_en["spm"],
-        "--num-workers",
-        1,
-        "--max-seq-length",
-        64,
-        "--num-shards",
-        1,
-    )
+    remote_records(remote_sample, sample_en["spm"], "--num-shards", 1)
     report = json.loads(
         cli("inspect", f"{remote_sample}/records", "--vocab", f"{remote_sample}/v/spm", "--json")
     )
