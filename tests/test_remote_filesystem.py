@@ -24,9 +24,11 @@ from tests import memfs
 
 
 def cli(*args) -> str:
+    """The command's standard output (its progress lines go to stderr, and a slow
+    machine prints some)."""
     result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def remote_records(remote_sample: str, spm_model, *extra) -> str:
