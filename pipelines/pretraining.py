@@ -30,10 +30,9 @@ from albert_data.pretraining.document_records import (
     DocumentRngs,
     PretrainingConfig,
     VocabIds,
-    bundle_records,
     document_hash,
+    sentence_records,
 )
-from albert_data.pretraining.instances import TokenizedDocument
 from albert_data.records.stats import PretrainingStats
 from albert_data.text.documents import SplitConfig, clean_document
 from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
@@ -120,26 +119,18 @@ class MakeRecords(beam.DoFn):
         """Tokenise the pending documents in one call, then make their records."""
         stats, num_shards = self.stats, self.num_shards
         pending, self.pending, self.pending_chars = self.pending, [], 0
-        flat = self.tokenizer.encode_flat([s for sentences, _ in pending for s in sentences])
-        docs = TokenizedDocument.split_flat(
-            flat.ids, flat.word_starts, flat.lengths, [len(sentences) for sentences, _ in pending]
-        )
-        for doc in docs:
-            stats.input_tokens += doc.num_tokens
-            if doc.num_sentences == 1 and doc.num_tokens > 1:
-                stats.one_sentence_documents += 1
-        made = bundle_records(
-            [(doc, digest) for doc, (_, digest) in zip(docs, pending)],
+        made = sentence_records(
+            pending,
+            tokenizer=self.tokenizer,
             config=self.config,
             vocab=self.vocab,
             stats=stats,
             rngs=self.rngs,
         )
         records = []
-        for recs in made:
-            for rec in recs:
-                stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
-                records.append((rec.key % num_shards, rec.key, rec.data))
+        for rec in made:
+            stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
+            records.append((rec.key % num_shards, rec.key, rec.data))
         return records
 
     def finish_bundle(self):

@@ -198,6 +198,37 @@ def bundle_records(
     return out
 
 
+def sentence_records(
+    pending: Sequence[tuple[Sequence[str], bytes]],
+    *,
+    tokenizer,
+    config: PretrainingConfig,
+    vocab: VocabIds,
+    stats=None,
+    rngs: DocumentRngs | None = None,
+) -> list[OutputRecord]:
+    """The records of documents given as (sentences, content hash), in order: one
+    tokenizer call for all their sentences, then :func:`bundle_records`. ``stats``, if
+    given, also counts the input tokens and the one-sentence documents."""
+    flat = tokenizer.encode_flat([s for sentences, _ in pending for s in sentences])
+    docs = TokenizedDocument.split_flat(
+        flat.ids, flat.word_starts, flat.lengths, [len(sentences) for sentences, _ in pending]
+    )
+    if stats is not None:
+        for doc in docs:
+            stats.input_tokens += doc.num_tokens
+            if doc.num_sentences == 1 and doc.num_tokens > 1:
+                stats.one_sentence_documents += 1
+    made = bundle_records(
+        [(doc, digest) for doc, (_, digest) in zip(docs, pending)],
+        config=config,
+        vocab=vocab,
+        stats=stats,
+        rngs=rngs,
+    )
+    return [rec for recs in made for rec in recs]
+
+
 def _bundle(planned, docs, out, config, vocab, rngs) -> None:
     """Build, mask and serialise the planned instances; append the records to ``out``."""
     batch = build_instances([(doc, plan) for _, _, doc, plan, _ in planned], vocab.cls, vocab.sep)
