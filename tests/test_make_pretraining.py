@@ -342,9 +342,10 @@ def test_automatic_byte_ranges_keep_workers_busy():
     from albert_data.jobs.make_pretraining import MakePretrainingRequest
 
     assert MakePretrainingRequest(inputs=("x",), output="o").beam.range_bytes is None
-    assert auto_range_bytes(48_000_000) == 1024 * 1024  # 46 ranges of 1 MiB
+    assert auto_range_bytes(21_600_000) == 337_500  # 64 ranges
+    assert auto_range_bytes(4_000_000) == 256 * 1024  # 16 ranges of 256 KiB
     assert auto_range_bytes(100 * 1024**3) == 64 * 1024 * 1024
-    assert auto_range_bytes(10) == 1024 * 1024
+    assert auto_range_bytes(10) == 256 * 1024
 
 
 def test_summary_names_every_loss_in_words(sample_en, tmp_path):

@@ -66,7 +66,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     "--range-bytes",
     type=click.IntRange(min=1),
     default=None,
-    help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
+    help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
 )
 @click.option(
     "--shuffle",
