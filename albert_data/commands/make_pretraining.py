@@ -77,7 +77,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     "--num-shards",
     default=None,
     type=int,
-    help="Output files (default: from the input size, ~64 MB each).",
+    help="Output files (default: a power of two making 32-64 MB files, estimated from the records of the first 256 KB of input).",
 )
 @click.option(
     "--name",
@@ -107,7 +107,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     "--range-bytes",
     default=None,
     type=int,
-    help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 1 to 64 MB).",
+    help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
 )
 @click.option(
     "--shuffle",

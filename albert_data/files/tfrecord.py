@@ -54,6 +54,10 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
+# Bytes a record's frame adds to its data: the length (8), its CRC (4), the data's CRC (4).
+FRAME_OVERHEAD = 16
+
+
 def frame(data: bytes) -> bytes:
     """One record framed as it is stored in a TFRecord file."""
     length = struct.pack("<Q", len(data))

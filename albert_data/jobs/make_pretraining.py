@@ -29,12 +29,9 @@ from albert_data.jobs.beam_job import (
     publish,
     run_job,
 )
+from albert_data.jobs.output_size import OutputEstimate, estimate_output
 from albert_data.pretraining.config_errors import ConfigError
 
-# Output bytes per input byte and duplicate (English SentencePiece, seq 512: a record
-# is ~2.6 kB for ~2.2 kB of text); used only to choose the number of shards.
-_OUTPUT_PER_INPUT_BYTE = 1.2
-_COMPRESSED_EXPANSION = 3.0
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
 # The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
 MAX_SHARD_BYTES = 512 * 1024 * 1024
@@ -162,23 +159,35 @@ def _build_pretraining_config(req: MakePretrainingRequest):
     )
 
 
-def estimated_output_bytes(plan: InputPlan, dupe_factor: int) -> float:
-    input_bytes = sum(
-        s * (_COMPRESSED_EXPANSION if fileio.compression_of(f) else 1)
-        for f, s in plan.sizes.items()
+def estimate(req: MakePretrainingRequest, plan: InputPlan, tokenizer, config) -> OutputEstimate:
+    """The run's output size, from the records of the head of its inputs
+    (``albert_data.jobs.output_size``); none for a dry run, which does not read them."""
+    if req.beam.dry_run:
+        return OutputEstimate(0, 0, 0.0, req.dupe_factor)
+    return estimate_output(
+        plan.files,
+        plan.sizes,
+        fmt=req.input_format,
+        text_field=req.text_field,
+        tokenizer=tokenizer,
+        config=config,
+        vocab=_vocab_ids(tokenizer),
     )
-    return input_bytes * _OUTPUT_PER_INPUT_BYTE * dupe_factor
 
 
 def choose_num_shards(estimate: float, req: MakePretrainingRequest) -> int:
     """The number of output shards: the user's, checked against the engine shuffle's
-    per-worker memory bound, or one per :data:`TARGET_SHARD_BYTES` of output."""
+    per-worker memory bound, or the smallest power of two that keeps the estimated
+    shards within :data:`TARGET_SHARD_BYTES` (32-64 MiB each). A power of two divides
+    evenly among the hosts a trainer reads with (``Dataset.shard``) and the workers that
+    write the shards at the end of a run."""
     if req.num_shards is None:
         if req.beam.dry_run:
             raise UserError(
                 "a dry run does not list or size the inputs, so it cannot choose the number of output files; pass --num-shards"
             )
-        return max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
+        needed = max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
+        return 1 << (needed - 1).bit_length()
     per_shard = estimate / req.num_shards
     if req.beam.strategy == "engine" and per_shard > MAX_SHARD_BYTES:
         fits = math.ceil(estimate / MAX_SHARD_BYTES)
@@ -265,8 +274,8 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         raise UserError(
             f"all {len(files)} input file(s) are empty (first: {files[0]}); give sentence-per-line documents"
         )
-    estimate = estimated_output_bytes(plan, req.dupe_factor)
-    num_shards = choose_num_shards(estimate, req)
+    size = estimate(req, plan, tokenizer, config)
+    num_shards = choose_num_shards(size.total_bytes, req)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
     work = _create_work_dir(req, finals[0])
     with work.removed_at_end():
@@ -278,6 +287,7 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         report = _report(
             req, plan=plan, tokenizer=tokenizer, finals=finals, counts=counts, start=start
         )
+        report["output_estimate"] = size.describe()
         report["shuffle_intermediate"] = intermediate_files(work)
         stats_path = f"{req.output.rstrip('/')}/stats.json"
         # stats.json is written beside the shards in the work directory and published
