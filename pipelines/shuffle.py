@@ -106,8 +106,10 @@ class ShuffleToShards(beam.PTransform):
         self.flush_bytes = flush_bytes
 
     def expand(self, entries):
+        # One (shard, None) per shard, so that an empty shard is still written; a few
+        # keys for the GroupByKey, not worth the stage a Create's reshuffle adds.
         every_shard = entries.pipeline | "AllShards" >> beam.Create(
-            [(i, None) for i in range(self.num_shards)]
+            [(i, None) for i in range(self.num_shards)], reshuffle=False
         )
         if self.strategy == "engine":
             keyed = entries | "KeyByShard" >> beam.FlatMap(_explode)

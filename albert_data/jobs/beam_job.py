@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -335,18 +336,14 @@ class JobSpec:
 
 def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
     """The common head of every Beam job: the planned byte ranges, spread over the
-    workers, into the command's composite ``transform`` (labelled ``name``), whose bad
-    input errors go to ``error_path``; returns the transform's outputs."""
+    workers (``Create`` of more than one element reshuffles them), into the command's
+    composite ``transform`` (labelled ``name``), whose bad input errors go to
+    ``error_path``; returns the transform's outputs."""
     import apache_beam as beam
 
     from pipelines.errors import WriteFirstError
 
-    out = (
-        pipeline
-        | "ListRanges" >> beam.Create(plan.ranges)
-        | "SpreadRanges" >> beam.Reshuffle()
-        | name >> transform
-    )
+    out = pipeline | "ListRanges" >> beam.Create(plan.ranges) | name >> transform
     out[transform.ERRORS] | "ReportError" >> WriteFirstError(error_path)
     return out
 
@@ -382,6 +379,12 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     ):
         with without_optional_io(lean):
             pipeline = _pipeline(settings, spec, warm=warm)
+        # The launcher runs a worker's harness itself: frozen, Beam, the pipeline and
+        # the runner (~110,000 tracked objects) are left out of the collections that the
+        # harness's allocations trigger, as in the worker processes
+        # (``pipelines.worker_process``). Measured on a 21 MB input with two workers: the
+        # launcher's ranges took 6% longer than the worker process's, and now 4% less.
+        gc.freeze()
         with watch_progress(settings, spec, console=console):
             result = run_pipeline(pipeline)
     from pipelines.errors import raise_first_error
