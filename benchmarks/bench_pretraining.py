@@ -1,12 +1,14 @@
 """make-pretraining throughput and memory, measured on the whole command.
 
-A sentence-per-line corpus is generated from the bundled sample (``albert_data.text.corpus``,
-seeded), a SentencePiece vocabulary is trained on it with ALBERT's recipe, then
-``albert-data make-pretraining`` runs as a user would run it (English, seq 512,
-dupe 2, n-gram 3) with one and two DirectRunner workers on a 1x and an 8x corpus. Reported: output tokens per second of wall time for the whole
-process (start-up included), its CPU seconds (user + system of the whole tree, from
-getrusage) and the peak resident memory of the whole process tree (launcher + Beam
-workers), sampled every 50 ms from /proc. The steady state takes the 1x run from the 8x
+A sentence-per-line corpus is generated from the bundled sample
+(``albert_data.text.corpus``, seeded), a SentencePiece vocabulary is trained on it with
+ALBERT's recipe, then ``albert-data make-pretraining`` runs as a user would run it
+(English, seq 512, dupe 2, n-gram 3) with one and two DirectRunner workers on a 1x
+(24 MB) and an 8x (192 MB) corpus (``BENCH_PRETRAINING_BYTES`` sets the 1x size).
+Reported: output tokens per second of wall time for the whole process (start-up
+included), its CPU seconds (user + system of the whole tree, from getrusage) and the
+peak resident memory of the whole process tree (launcher + Beam workers), sampled every
+50 ms from /proc. The steady state takes the 1x run from the 8x
 run: extra tokens over extra wall seconds, and per worker over extra CPU seconds (the
 figure a shared, loaded machine does not distort).
 
@@ -28,7 +30,7 @@ from pathlib import Path
 
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "pretraining"
 BIN = Path(sys.executable).parent / "albert-data"
-BASE_BYTES = int(os.environ.get("BENCH_PRETRAINING_BYTES", 6_000_000))
+BASE_BYTES = int(os.environ.get("BENCH_PRETRAINING_BYTES", 24_000_000))
 COMMON = [
     "--max-seq-length",
     "512",
