@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from albert_data.files.fileio import delete, exists, is_remote, open_raw, open_write
 
 _ENTRY = struct.Struct("<QI")
-MERGE_FAN_IN = 64  # local parts open at once in one merge pass (a 4-8 KB buffer each)
+MERGE_FAN_IN = 256  # local parts open at once in one merge pass (a 4-8 KB buffer each)
 REMOTE_MERGE_FAN_IN = 8  # remote ones (Beam's GCS reader buffers 16 MB per object)
 RUN_BYTES = 64 * 1024 * 1024  # in-memory run size of external_sort
 _ITEM_OVERHEAD = 64  # bytes per buffered item besides its data (tuple, int, bytes headers)
