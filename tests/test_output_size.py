@@ -146,3 +146,16 @@ def test_automatic_shards_are_a_power_of_two_within_the_target(estimate_mib, sha
     assert estimate_bytes / shards <= TARGET_SHARD_BYTES
     assert shards == 1 or estimate_bytes / shards > TARGET_SHARD_BYTES / 2
     assert math.log2(shards).is_integer()
+
+
+def test_a_document_larger_than_the_sample_is_cut_at_the_sample(sample_en, tokenizer, tmp_path):
+    # No blank lines: the whole file is one document of many sentences.
+    text = sample_en["sentences"].read_text(encoding="utf-8")
+    one_doc = tmp_path / "one-document.txt"
+    one_doc.write_text("\n".join(line for line in text.splitlines() if line.strip()) + "\n")
+    guess = estimate([one_doc], tokenizer, sample_bytes=20_000)
+    assert 15_000 < guess.sampled_bytes <= 20_000  # the sentences of the first 20 kB
+    assert guess.input_bytes == one_doc.stat().st_size
+    whole = estimate([one_doc], tokenizer)
+    assert whole.sampled_bytes == one_doc.stat().st_size  # fits: read to its end
+    assert abs(guess.total_bytes - whole.total_bytes) < 0.2 * whole.total_bytes

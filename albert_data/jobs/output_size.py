@@ -117,7 +117,9 @@ def estimate_output(
 
 
 def _sample_file(path: str, read: ReadConfig, split: SplitConfig, fmt: str, limit: int):
-    """The documents of ``path`` that start in its first ``limit`` uncompressed bytes."""
+    """The documents of ``path`` that start in its first ``limit`` uncompressed bytes;
+    the one that runs past ``limit`` is cut there (at a sentence end), so that a huge
+    document (a file with no blank lines) is not tokenised whole by the launcher."""
     counts = ReadCounts()
     documents = []
     docs = read_range_documents(ByteRange(path, 0, -1), read, counts)
@@ -129,10 +131,25 @@ def _sample_file(path: str, read: ReadConfig, split: SplitConfig, fmt: str, limi
                 sentences = list(clean_document(raw, split).sentences)
             else:
                 sentences = list(raw.paragraphs)
-            documents.append((sentences, document_hash("\n".join(sentences))))
+            kept, size = _head_sentences(sentences, limit - raw.offset)
+            documents.append((kept, document_hash("\n".join(kept))))
+            if len(kept) < len(sentences):
+                return _FileSample(documents, raw.offset + size, False)
     finally:
         docs.close()
     return _FileSample(documents, counts.bytes, True)
+
+
+def _head_sentences(sentences: list[str], budget: int) -> tuple[list[str], int]:
+    """The leading sentences within ``budget`` UTF-8 bytes (one line each; at least
+    one), and their bytes."""
+    size = 0
+    for i, sentence in enumerate(sentences):
+        grown = size + len(sentence.encode("utf-8")) + 1
+        if grown > budget and i > 0:
+            return sentences[:i], size
+        size = grown
+    return sentences, size
 
 
 def _expansion(path: str, kind: str) -> float:
