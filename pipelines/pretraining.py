@@ -34,8 +34,12 @@ from albert_data.pretraining.document_records import (
     sentence_records,
 )
 from albert_data.records.stats import PretrainingStats
-from albert_data.text.documents import SplitConfig, clean_document
-from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
+from albert_data.text.documents import (
+    SplitConfig,
+    pretraining_read_config,
+    pretraining_sentences,
+)
+from albert_data.text.rawtext import ReadCounts, read_range_documents
 from pipelines.errors import ERRORS, error_output
 from pipelines.progress import counting_writes, range_name, report_progress
 
@@ -50,9 +54,7 @@ class ReadDocuments(beam.DoFn):
 
     def __init__(self, *, fmt: str, text_field: str, strict: bool, progress_dir: str | None = None):
         self.fmt = fmt
-        self.read = ReadConfig(
-            format="jsonl" if fmt == "jsonl" else "blank-line", text_field=text_field, strict=strict
-        )
+        self.read = pretraining_read_config(fmt, text_field, strict)
         self.split = SplitConfig()
         self.progress_dir = progress_dir
 
@@ -61,10 +63,7 @@ class ReadDocuments(beam.DoFn):
         counts = ReadCounts()
         try:
             for raw in read_range_documents(byte_range, self.read, counts):
-                if self.fmt == "jsonl":
-                    yield list(clean_document(raw, self.split).sentences)
-                else:
-                    yield list(raw.paragraphs)
+                yield pretraining_sentences(raw, self.fmt, self.split)
         except UserError as err:
             yield error_output(file_index, byte_range.start, err)
             return

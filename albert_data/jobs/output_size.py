@@ -28,7 +28,11 @@ from albert_data.pretraining.document_records import (
     document_hash,
     sentence_records,
 )
-from albert_data.text.documents import SplitConfig, clean_document
+from albert_data.text.documents import (
+    SplitConfig,
+    pretraining_read_config,
+    pretraining_sentences,
+)
 from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
 
 SAMPLE_BYTES = 256 * 1024
@@ -86,7 +90,7 @@ def estimate_output(
     Reading errors (binary or undecodable input, with ``--strict``) end the sample
     quietly: the run itself reports them, naming the file and position.
     """
-    read = ReadConfig(format="jsonl" if fmt == "jsonl" else "blank-line", text_field=text_field)
+    read = pretraining_read_config(fmt, text_field)
     split = SplitConfig()
     documents: list = []
     sampled = 0
@@ -127,10 +131,7 @@ def _sample_file(path: str, read: ReadConfig, split: SplitConfig, fmt: str, limi
         for raw in docs:
             if raw.offset >= limit:
                 return _FileSample(documents, raw.offset, False)
-            if fmt == "jsonl":
-                sentences = list(clean_document(raw, split).sentences)
-            else:
-                sentences = list(raw.paragraphs)
+            sentences = pretraining_sentences(raw, fmt, split)
             kept, size = _head_sentences(sentences, limit - raw.offset)
             documents.append((kept, document_hash("\n".join(kept))))
             if len(kept) < len(sentences):

@@ -57,6 +57,22 @@ class CleanDocument:
         return hashlib.sha1(self.text.encode("utf-8")).digest()
 
 
+def pretraining_read_config(fmt: str, text_field: str, strict: bool = False) -> ReadConfig:
+    """How ``make-pretraining`` reads its ``--input-format`` (``sentences``: a sentence
+    per line, a blank line between documents; ``jsonl``: a JSON text per line)."""
+    return ReadConfig(
+        format="jsonl" if fmt == "jsonl" else "blank-line", text_field=text_field, strict=strict
+    )
+
+
+def pretraining_sentences(raw: RawDocument, fmt: str, config: SplitConfig) -> list[str]:
+    """A document's sentences as ``make-pretraining`` takes them: its lines as they are
+    for ``sentences``, cleaned and split (:func:`clean_document`) for ``jsonl``."""
+    if fmt == "jsonl":
+        return list(clean_document(raw, config).sentences)
+    return list(raw.paragraphs)
+
+
 def clean_document(raw: RawDocument, config: SplitConfig) -> CleanDocument:
     normalize = config.normalization
     sentences: list[str] = []
