@@ -23,6 +23,21 @@ def run_cli(*args, cwd=None, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def make_pretraining(sample: dict, out, *flags, check: bool = True) -> subprocess.CompletedProcess:
+    """``albert-data make-pretraining`` on a session sample (``tests/conftest.py``) with
+    its own vocabulary."""
+    return run_cli(
+        "make-pretraining",
+        sample["sentences"],
+        "-o",
+        out,
+        "--spm-model",
+        sample["spm"],
+        *flags,
+        check=check,
+    )
+
+
 def error_line(proc: subprocess.CompletedProcess) -> str:
     """The last non-empty stderr line; a user error is exactly one ``error: ...`` line."""
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -11,6 +11,7 @@ import pytest
 from albert_data.files.tfrecord import read_records
 from albert_data.records.schema import parse
 from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import make_pretraining as make
 
 SMALL = ["--max-seq-length", 64, "--max-predictions-per-seq", 10, "--dupe-factor", 2]
 
@@ -37,20 +38,6 @@ def check_whole_words(r):
         if p + 1 < n and not boundary[p + 1] and (p + 1) not in special:
             assert masked[p + 1]
     return int((~boundary).sum())
-
-
-def make(sample, out, *flags, check=True):
-    """``albert-data make-pretraining`` on a session sample with its vocabulary."""
-    return run_cli(
-        "make-pretraining",
-        sample["sentences"],
-        "-o",
-        out,
-        "--spm-model",
-        sample["spm"],
-        *flags,
-        check=check,
-    )
 
 
 def records_of(directory):

@@ -20,7 +20,7 @@ from albert_data.jobs.make_pretraining import (
 )
 from albert_data.jobs.output_size import estimate_output
 from albert_data.text.tokenization import load_tokenizer
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import make_pretraining
 
 SETTINGS = {"max_seq_length": 64, "max_predictions_per_seq": 10, "dupe_factor": 3}
 
@@ -48,13 +48,9 @@ def estimate(paths, tokenizer, *, fmt="sentences", sample_bytes=256 * 1024, **se
 @pytest.mark.parametrize(("seq", "dupe"), [(64, 3), (128, 1)])
 def test_the_estimate_is_close_to_what_the_run_writes(sample_en, tmp_path, seq, dupe):
     out = tmp_path / "out"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "-o",
+    make_pretraining(
+        sample_en,
         out,
-        "--spm-model",
-        sample_en["spm"],
         "--max-seq-length",
         seq,
         "--max-predictions-per-seq",
@@ -123,14 +119,8 @@ def test_an_unreadable_head_ends_the_sample_and_the_run_names_it(sample_en, toke
     guess = estimate([binary, sample_en["sentences"]], tokenizer)
     assert guess.sampled_bytes == sample_en["sentences"].stat().st_size
     assert guess.input_bytes == guess.sampled_bytes + binary.stat().st_size
-    result = run_cli(
-        "make-pretraining",
-        binary,
-        "-o",
-        tmp_path / "out",
-        "--spm-model",
-        sample_en["spm"],
-        check=False,
+    result = make_pretraining(
+        {"sentences": binary, "spm": sample_en["spm"]}, tmp_path / "out", check=False
     )
     assert result.returncode == 2 and "binary.txt: looks binary" in result.stderr
 

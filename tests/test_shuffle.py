@@ -14,7 +14,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.shuffle import ShuffleToShards
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import make_pretraining, run_cli
 
 
 def documents(seed: int, num_shards: int, count: int = 60) -> list[list[tuple[int, int, bytes]]]:
@@ -88,13 +88,9 @@ def test_make_pretraining_bytes_do_not_depend_on_strategy_or_workers(sample_en, 
     for strategy in ("files", "engine"):
         for workers in (1, 2):
             out = tmp_path / f"{strategy}-{workers}"
-            run_cli(
-                "make-pretraining",
-                sample_en["sentences"],
-                "-o",
+            make_pretraining(
+                sample_en,
                 out,
-                "--spm-model",
-                sample_en["spm"],
                 "--max-seq-length",
                 64,
                 "--dupe-factor",
