@@ -50,6 +50,9 @@ def main(modules: list[str]) -> int:
 
         for name in modules[1:] if lean else modules:
             importlib.import_module(name)
+    from pipelines import beam_caches
+
+    beam_caches.install()
     gc.freeze()  # what is imported stays: later collections need not walk it
     line = sys.stdin.readline()
     if not line.strip():

@@ -410,7 +410,10 @@ def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
     """The job's pipeline, built; on the DirectRunner run by its ``FnApiRunner``."""
     import apache_beam as beam
 
+    from pipelines import beam_caches
     from pipelines.options import build_options, direct_runner
+
+    beam_caches.install()
 
     options = build_options(
         runner=settings.runner,
