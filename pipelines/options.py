@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from albert_data.errors import UserError
+from vocab.base import VocabError
 
 LOCAL_RUNNERS = {"direct", "directrunner", "prismrunner", "prism"}
 _STAGING_FLAGS = (
@@ -158,15 +159,18 @@ def run_pipeline(pipeline, *, wait: bool = True) -> object:
         return result
     except UserError:
         raise
+    except VocabError as err:  # met by the harness in this process (unwrapped)
+        raise UserError(str(err)) from None
     except Exception as err:  # noqa: BLE001 - Beam wraps worker exceptions in many types
         if _interrupted(err):
             raise KeyboardInterrupt from None
         message = str(err)
-        marker = "UserError: "
-        if marker in message:
-            line = message.split(marker, 1)[1].splitlines()[0]
-            line = line.split(" [while running")[0].strip().strip("'\"")
-            raise UserError(line) from err
+        # A vocabulary a worker cannot use (VocabError) is a user error too.
+        for marker in ("UserError: ", "VocabError: "):
+            if marker in message:
+                line = message.split(marker, 1)[1].splitlines()[0]
+                line = line.split(" [while running")[0].strip().strip("'\"")
+                raise UserError(line) from err
         os_error = _worker_os_error(message)
         if os_error is not None:
             raise os_error from err

@@ -150,6 +150,46 @@ def test_pickle_round_trip_keeps_model_bytes_not_paths(en, tmp_path):
     assert copy.fingerprint() == loaded.fingerprint() == en.fingerprint()
 
 
+def test_reading_model_file_pickles_the_path_and_reads_the_file_back(en, tmp_path):
+    path = tmp_path / "m.model"
+    path.write_bytes(en.model_bytes)
+    loaded = SentencePieceTokenizer.from_file(path, normalizer=NORM)
+    twin = loaded.reading_model_file()
+    full, light = pickle.dumps(loaded), pickle.dumps(twin)
+    assert en.model_bytes not in light and en.model_bytes in full
+    assert len(full) - len(light) >= len(en.model_bytes) - 200
+    copy = pickle.loads(light)
+    texts = english_sentences(40, seed=4)
+    assert copy.model_bytes == en.model_bytes
+    assert copy.encode_flat(texts).ids.tolist() == loaded.encode_flat(texts).ids.tolist()
+    assert copy.fingerprint() == loaded.fingerprint()
+    # The tokenizer the launcher keeps still pickles whole.
+    assert loaded.reading_model_file() is not loaded and pickle.dumps(loaded) == full
+
+
+def test_a_model_file_changed_or_gone_after_pickling_is_refused(en, tmp_path):
+    path = tmp_path / "m.model"
+    path.write_bytes(en.model_bytes)
+    blob = pickle.dumps(SentencePieceTokenizer.from_file(path).reading_model_file())
+    path.write_bytes(en.model_bytes[:-1] + b"x")
+    with pytest.raises(VocabError, match=r"m\.model: the SentencePiece model changed during"):
+        pickle.loads(blob)
+    path.unlink()
+    with pytest.raises(VocabError, match=r"m\.model: cannot read the SentencePiece model"):
+        pickle.loads(blob)
+
+
+def test_reading_model_file_keeps_the_bytes_when_no_file_holds_them(en, tmp_path):
+    assert en.reading_model_file() is en  # built from bytes: no file
+    path = tmp_path / "m.model"
+    path.write_bytes(en.model_bytes)
+    loaded = SentencePieceTokenizer.from_file(path)
+    path.write_bytes(b"something else")  # the file no longer holds the loaded model
+    assert loaded.reading_model_file() is loaded
+    path.unlink()
+    assert loaded.reading_model_file() is loaded
+
+
 def test_fingerprint_depends_on_normalisation_and_segmenter(en):
     other_norm = SentencePieceTokenizer(en.model_bytes, normalizer=Normalization())
     jieba = SentencePieceTokenizer(en.model_bytes, normalizer=NORM, word_segmenter="jieba")

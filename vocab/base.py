@@ -202,11 +202,17 @@ class Tokenizer(ABC):
     """Text → :class:`Encoding`; the normaliser is applied first, always.
 
     Implementations are picklable (Beam ships them to workers): heavy native objects are
-    rebuilt lazily from bytes held in the instance, never from a local path.
+    rebuilt lazily from bytes held in the instance, never from a local path (unless
+    asked for with :meth:`reading_model_file`, for workers on the same machine).
     """
 
     vocab_size: int
     special: SpecialIds
+
+    def reading_model_file(self) -> Tokenizer:
+        """This tokenizer, pickled more cheaply for processes on this machine where the
+        implementation can (see :class:`SentencePieceTokenizer`); ``self`` otherwise."""
+        return self
 
     def encode(self, text: str) -> Encoding:
         return self.encode_batch([text])[0]

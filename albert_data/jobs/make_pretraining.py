@@ -325,13 +325,14 @@ def _create_work_dir(req: MakePretrainingRequest, first_output: str) -> WorkDir:
         raise OSError(err.errno, err.strerror, first_output) from err
 
 
-def _transform(req, *, tokenizer, config, work, finals, progress_dir):
-    """The composite transform of this run, its pluggable parts chosen by ``req``."""
+def _transform(req, *, tokenizer, config, work, finals, progress_dir, local: bool):
+    """The composite transform of this run, its pluggable parts chosen by ``req``;
+    ``local``: its workers run on this machine (they read the model file themselves)."""
     from pipelines.pretraining import MakePretraining, ReadDocuments
     from pipelines.shuffle import ShuffleToShards
 
     return MakePretraining(
-        tokenizer=tokenizer,
+        tokenizer=tokenizer.reading_model_file() if local else tokenizer,
         config=config,
         vocab=_vocab_ids(tokenizer),
         shuffle=ShuffleToShards(
@@ -353,6 +354,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     from pipelines.options import counter
 
     progress_dir = work.progress_dir(req.beam)
+    local_files = not any(fileio.is_remote(p) for p in [*plan.files, req.output])
 
     def build(pipeline):  # Beam is imported once the job's workers are starting
         import apache_beam as beam
@@ -364,6 +366,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
             work=work,
             finals=finals,
             progress_dir=progress_dir,
+            local=req.beam.direct and local_files,
         )
         out = apply_to_ranges(
             pipeline,
@@ -383,7 +386,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         description="make-pretraining",
         ranges=len(plan.ranges),
         worker_modules=("pipelines.pretraining", "pipelines.shuffle"),
-        local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
+        local_files=local_files,
     )
     result = run_job(req.beam, spec, say=say)
     if result is None:
