@@ -1,6 +1,7 @@
 """``make bench``: every benchmark, each printing its own figures.
 
-Select some with ``BENCH=pretraining,tokenize make bench``.
+Select some with ``BENCH=pretraining,tokenize make bench``. ``BENCH=baseline`` (not in
+the default set) compares this checkout with an earlier commit on the same machine.
 """
 
 from __future__ import annotations
