@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,16 +127,25 @@ def project_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "albert_data").is_dir() else None
 
 
+def _staging_dir(prefix: str) -> Path:
+    """A temporary directory for files the job submission uploads, removed when this
+    process exits (the submission has read them by then)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def staging_args() -> list[str]:
-    """Options that ship this package to remote workers."""
+    """Options that ship this package to remote workers (their files are removed when
+    this process exits)."""
     root = project_root()
     if root is None:
         from albert_data import __version__
 
-        req = Path(tempfile.mkdtemp(prefix="albert-data-req-")) / "requirements.txt"
+        req = _staging_dir("albert-data-req-") / "requirements.txt"
         req.write_text(f"albert-data=={__version__}\n")
         return [f"--requirements_file={req}"]
-    out = Path(tempfile.mkdtemp(prefix="albert-data-wheel-"))
+    out = _staging_dir("albert-data-wheel-")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(root)],
         capture_output=True,
@@ -142,6 +153,7 @@ def staging_args() -> list[str]:
     )
     wheels = sorted(out.glob("albert_data-*.whl"))
     if result.returncode != 0 or not wheels:
+        shutil.rmtree(out, ignore_errors=True)
         raise UserError(
             f"could not build a wheel of {root} to stage on the workers ({result.stderr.strip().splitlines()[-1:]}); pass --setup_file or --extra_package yourself"
         )

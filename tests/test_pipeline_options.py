@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -134,3 +135,39 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+_STAGE = """
+import os, sys
+import pipelines.options as options
+if sys.argv[1] == "installed":
+    options.project_root = lambda: None  # as when albert-data is installed, not a checkout
+(flag,) = options.staging_args()
+path = flag.split("=", 1)[1]
+print(flag.split("=", 1)[0], os.path.isfile(path), os.path.basename(path))
+"""
+
+
+@pytest.mark.parametrize("kind", ["checkout", "installed"])
+def test_staged_files_are_removed_when_the_launcher_exits(tmp_path, kind):
+    """What a remote run stages (a wheel of this checkout, or a requirements file naming
+    the installed version) exists while the job is submitted and is gone afterwards."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _STAGE, kind],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    flag, existed, name = done.stdout.split()
+    expected = (
+        ("--extra_package", "albert_data-")
+        if kind == "checkout"
+        else ("--requirements_file", "requirements.txt")
+    )
+    assert flag == expected[0] and name.startswith(expected[1]) and existed == "True"
+    assert list(tmp.iterdir()) == []
