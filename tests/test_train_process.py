@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -126,7 +127,17 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, spawn):
     assert f"stopped at step {latest + 2} (max_steps)" in out
 
 
-def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path, spawn):
+@pytest.mark.parametrize(
+    "sig,code,said,stopped",
+    [
+        (signal.SIGTERM, 0, "SIGTERM: saved", "(sigterm)"),
+        (signal.SIGINT, 130, "Ctrl-C: saved", "(sigint)"),
+    ],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_stop_signal_saves_a_checkpoint_and_exits_cleanly(
+    tmp_path, spawn, sig, code, said, stopped
+):
     write_records(tmp_path / "rec")
     model_dir = tmp_path / "model"
     args = cli_train_args(
@@ -142,8 +153,40 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path, spawn):
     )
     proc = spawn([BIN, *args])
     proc.wait_for("step 3/", TIMEOUT)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.finish_ok(TIMEOUT, "the trainer after SIGTERM")
-    assert "SIGTERM: saved" in err
-    assert "(sigterm)" in out
-    assert list(model_dir.glob("ckpt-*.index"))
+    proc.send_signal(sig)
+    exit_code, out, err = proc.finish(TIMEOUT)
+    assert exit_code == code, f"exited {exit_code}:\n{out}\n{err[-3000:]}"
+    saved = re.search(rf"{said} (\S+) at step (\d+); exiting", err)
+    assert saved, err[-3000:]
+    assert f"stopped at step {saved.group(2)} {stopped}" in out
+    assert _latest_step(model_dir) == int(saved.group(2)) >= 3
+    assert "Traceback" not in err
+
+
+_SECOND_CTRL_C = """
+import os, signal
+from albert_data.training.trainer import _stop_signals
+lines = []
+before = signal.getsignal(signal.SIGINT)
+with _stop_signals(lines.append) as stop:
+    os.kill(os.getpid(), signal.SIGINT)
+    print(stop, lines)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        print("no KeyboardInterrupt")
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+print(signal.getsignal(signal.SIGINT) is before)
+"""
+
+
+def test_a_first_ctrl_c_asks_for_a_stop_and_a_second_interrupts():
+    done = subprocess.run(
+        [sys.executable, "-c", _SECOND_CTRL_C], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [
+        "['sigint'] ['Ctrl-C: saving after this step (Ctrl-C again to stop at once, without saving)']",
+        "KeyboardInterrupt",
+        "True",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -167,8 +169,9 @@ def train(verbose: bool, **options):
 
     \b
     Re-running the same command resumes from the newest checkpoint in --model-dir.
-    SIGTERM saves a checkpoint and exits 0. A NaN/inf loss stops with an error and
-    keeps the last good checkpoint.
+    SIGTERM saves a checkpoint and exits 0. Ctrl-C saves one after the current step
+    and exits 130 (a second Ctrl-C stops at once, without saving). A NaN/inf loss stops
+    with an error and keeps the last good checkpoint.
     """
     from albert_data.extras import require
 
@@ -183,3 +186,5 @@ def train(verbose: bool, **options):
     result = run(TrainRequest(**options), log=lambda line: click.echo(line, err=True))
     for line in result.summary_lines():
         click.echo(line)
+    if result.stopped == "sigint":
+        sys.exit(130)  # interrupted, as a shell expects, though the checkpoint is saved

@@ -4,8 +4,9 @@ One call of :func:`train` checks every input first (records, config, checkpoint)
 then builds the task (:mod:`albert_data.training.task`) under the ``tf.distribute``
 strategy, resumes from the newest checkpoint in ``model_dir`` (or loads
 ``--init-checkpoint``), and runs steps (:mod:`albert_data.training.steps`) until
-``num_train_steps``. SIGTERM saves and returns (in a multi-worker run, a SIGTERM to any
-worker stops every worker after the same step, each saving: the workers agree on it
+``num_train_steps``. SIGTERM, or a first Ctrl-C, saves after the current step and
+returns (in a multi-worker run, a signal to any worker stops every worker after the
+same step, each saving: the workers agree on it
 with a one-number all-reduce per step); a non-finite loss raises :class:`UserError`
 without saving, so the last checkpoint stays good; so does a failed save.
 """
@@ -43,7 +44,7 @@ POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "mixed_fp16": "mixed_fl
 @dataclass
 class TrainResult:
     step: int
-    stopped: str  # "done", "sigterm" or "max_steps"
+    stopped: str  # "done", "sigterm", "sigint" (Ctrl-C) or "max_steps"
     metrics: dict[str, float] = field(default_factory=dict)
     eval_metrics: dict[str, float] = field(default_factory=dict)
     checkpoint: str | None = None
@@ -61,17 +62,30 @@ def _precision(name: str):
 
 
 @contextlib.contextmanager
-def _sigterm_flag():
-    """Yield a list that gets ``True`` appended when SIGTERM arrives (main thread only)."""
-    flag: list[bool] = []
+def _stop_signals(log: Callable[[str], None]):
+    """Yield a list that gets the signal's name appended when SIGTERM or a first Ctrl-C
+    (SIGINT) arrives, so the loop saves and stops after the current step; a second
+    Ctrl-C raises ``KeyboardInterrupt`` at once, without saving (main thread only)."""
+    flag: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
-    previous = signal.signal(signal.SIGTERM, lambda *_: flag.append(True))
+
+    def on_sigint(*_):
+        if "sigint" in flag:
+            raise KeyboardInterrupt
+        flag.append("sigint")
+        log("Ctrl-C: saving after this step (Ctrl-C again to stop at once, without saving)")
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: flag.append("sigterm")),
+        signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
+    }
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _stop_agreement(strategy) -> Callable[[bool], bool]:
@@ -187,14 +201,14 @@ class _Loop:
 
     def run(self) -> TrainResult:
         end, agree_to_stop = self._end(), _stop_agreement(self.strategy)
-        with _sigterm_flag() as sigterm:
+        with _stop_signals(self.log) as stop:
             step = self.start
             while step < end:
                 step = self._train_step(end)
                 if step % self.config.save_every == 0:
                     self.saver.save(step)
-                if agree_to_stop(bool(sigterm)):
-                    return self._stop_on_sigterm(step, own=bool(sigterm))
+                if agree_to_stop(bool(stop)):
+                    return self._stop_on_signal(step, stop[0] if stop else None)
                 if self._eval_due(step):
                     self._evaluate(step)
         return self._finish()
@@ -224,11 +238,14 @@ class _Loop:
             self.progress.flush(step, self.result.metrics, extra)
         return step
 
-    def _stop_on_sigterm(self, step: int, *, own: bool) -> TrainResult:
+    def _stop_on_signal(self, step: int, signal_name: str | None) -> TrainResult:
+        """Save and stop: ``signal_name`` is this worker's ("sigterm", "sigint"), or
+        None when another worker of a multi-worker run received it."""
         self.result.checkpoint = self.saver.save(step)
-        who = "" if own else " (sent to another worker)"
-        self.log(f"SIGTERM{who}: saved {self.result.checkpoint} at step {step}; exiting")
-        self.result.step, self.result.stopped = step, "sigterm"
+        what = {"sigint": "Ctrl-C", "sigterm": "SIGTERM"}.get(signal_name)
+        what = what or "SIGTERM (sent to another worker)"
+        self.log(f"{what}: saved {self.result.checkpoint} at step {step}; exiting")
+        self.result.step, self.result.stopped = step, signal_name or "sigterm"
         return self.result
 
     def _eval_due(self, step: int) -> bool:
