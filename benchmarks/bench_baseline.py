@@ -12,7 +12,7 @@ CLI and this checkout's with the same virtualenv, alternating which goes first, 
 * split-sentences, local runner, on the split benchmark's 8x raw corpus, MB per CPU-second.
 
 It prints each side's median and the ratio. Not part of the default ``make bench``
-(about 6 minutes): ``BENCH=baseline make bench``. Needs the repository's history.
+(about 16 minutes on a slow 2-core machine): ``BENCH=baseline make bench``. Needs the repository's history.
 """
 
 from __future__ import annotations
