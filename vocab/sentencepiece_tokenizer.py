@@ -162,11 +162,6 @@ def _load_processor(model: bytes):
         raise VocabError(f"not a SentencePiece model ({err})") from None
 
 
-def _file_sha256(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
-
-
 def _read_model_file(path: str, digest: str) -> bytes:
     """The model bytes of :meth:`SentencePieceTokenizer.reading_model_file`'s file,
     checked against the SHA-256 taken when the run started."""
@@ -291,14 +286,12 @@ class SentencePieceTokenizer(Tokenizer):
         file and refuses it if its bytes are no longer the model's. ``self`` is returned
         unchanged when the model was not read from a local file that still holds it."""
         path = self.path
-        if not path or "://" in path or not os.path.isfile(path):
+        if not path or "://" in path:
             return self
         digest = hashlib.sha256(self._model).hexdigest()
         try:
-            same = _file_sha256(path) == digest
-        except OSError:
-            same = False
-        if not same:
+            _read_model_file(path, digest)  # what a worker will do: the file holds the model
+        except VocabError:
             return self
         twin = copy.copy(self)
         twin._model_file = (os.path.abspath(path), digest)

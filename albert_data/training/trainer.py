@@ -242,9 +242,8 @@ class _Loop:
         """Save and stop: ``signal_name`` is this worker's ("sigterm", "sigint"), or
         None when another worker of a multi-worker run received it."""
         self.result.checkpoint = self.saver.save(step)
-        what = {"sigint": "Ctrl-C", "sigterm": "SIGTERM"}.get(signal_name)
-        what = what or "SIGTERM (sent to another worker)"
-        self.log(f"{what}: saved {self.result.checkpoint} at step {step}; exiting")
+        what = {"sigint": "Ctrl-C", "sigterm": "SIGTERM", None: "SIGTERM (sent to another worker)"}
+        self.log(f"{what[signal_name]}: saved {self.result.checkpoint} at step {step}; exiting")
         self.result.step, self.result.stopped = step, signal_name or "sigterm"
         return self.result
 
