@@ -101,6 +101,12 @@ ENGLISH = [
     ),
     ("It is 5 p.m. in London, i.e. Late.", "It is 5 p.m. in London, i.e. Late."),
     ("Lists work too. 1. Mix the flour.", "Lists work too. | 1. Mix the flour."),
+    # A numbered heading is one sentence; a section number inside a sentence still ends it.
+    ("10.1. Overview", "10.1. Overview"),
+    ("1.2.3. Installing the tools", "1.2.3. Installing the tools"),
+    ("10.1. Overview of the system. It works.", "10.1. Overview of the system. | It works."),
+    ("Read section 10.1. Overview follows.", "Read section 10.1. | Overview follows."),
+    ("The value is 2019. Then it fell.", "The value is 2019. | Then it fell."),
     ("He paid $4.50. She paid more.", "He paid $4.50. | She paid more."),
     (
         "Semicolons join clauses; They do not end sentences.",
@@ -159,6 +165,16 @@ CHINESE = [
     ),
     ("没有句号的一句话", "没有句号的一句话"),
     ("天亮了。 我们出发。", "天亮了。 | 我们出发。"),
+    # A Latin abbreviation right after CJK text: the word is what follows the CJK.
+    ("他来了。Dr. Li 说他很好。", "他来了。 | Dr. Li 说他很好。"),
+    ("他来了。Dr. Li said hi. Then 他走了。", "他来了。 | Dr. Li said hi. | Then 他走了。"),
+    ("我用Python 3.11。Mr. Wang 同意。", "我用Python 3.11。 | Mr. Wang 同意。"),
+    ("他来了。St. Louis 很远。", "他来了。 | St. Louis 很远。"),
+    ("他住在U.S. 已经十年。", "他住在U.S. 已经十年。"),
+    ("会议在Jan. 5 举行。", "会议在Jan. 5 举行。"),
+    ("价格上涨了5%。U.S. 市场也涨了。", "价格上涨了5%。 | U.S. 市场也涨了。"),
+    ("他说：“Mr. Li 来了。”然后走了。", "他说：“Mr. Li 来了。” | 然后走了。"),
+    ("（见Fig. 3）。下一句。", "（见Fig. 3）。 | 下一句。"),
 ]
 
 

@@ -28,8 +28,10 @@ people came" and "Acme Inc. CEO" do not. The price of this choice is a wrong spl
 "apples, pears, etc. Bob ate them"; the other choice (never split) would merge every
 list-final "etc." with the next sentence, which is the commoner case.
 
-A number of up to three digits that opens a sentence is a list marker ("1. Mix the
-flour." stays one sentence). Decimals and versions (3.14, v2.0, 1.2.3), URLs and e-mail
+A number of up to three digits, or a dotted section number made of such numbers, that
+opens a sentence is a list marker or a heading number ("1. Mix the flour." and "10.1.
+Overview" stay one sentence). The word before a period is what follows any CJK text
+glued to it, so "他来了。Dr. Li" does not split after "Dr.". Decimals and versions (3.14, v2.0, 1.2.3), URLs and e-mail
 addresses never split because they have no space after their dots. Closing quotes and
 brackets after the stop stay with the sentence: ``He said "Stop." Then ...`` gives
 ``He said "Stop."``.
@@ -76,6 +78,10 @@ _CANDIDATE_RE = re.compile(
     rf"([{_STOPS}][{_STOPS}]*)([{_CLOSERS}]*)(?=(\s*)[{_OPENERS}]*(.?)(.?))", re.DOTALL
 )
 _INITIALS_RE = re.compile(r"[A-Z](?:\.[A-Z])*")
+# A list or section number opening a sentence: "1." "10.1." "2.3.4." (up to three digits each).
+_SECTION_NUMBER_RE = re.compile(r"\d{1,3}(?:\.\d{1,3})*")
+# The Latin word at the end of a token that follows CJK text without a space ("。Dr").
+_AFTER_CJK_RE = re.compile(rf"[{_CJK}{_CJK_CLOSERS}{_FULL_STOPS}，、：“‘「『（《〈【〔〖]")
 _CLAUSE_PUNCT = "，,；;：:、"
 
 # Case-sensitive: capitalised in running text ("Mar." the month, not "mar." the verb).
@@ -193,11 +199,11 @@ def _ends_sentence(text, begin, sentence_start, stop, close, spaces, first, seco
         return True  # a stop inside quotes/brackets
     token = _token_before(text, begin)
     if (
-        token.isdigit()
-        and len(token) <= 3
+        token[:1].isdigit()
+        and _SECTION_NUMBER_RE.fullmatch(token)
         and not text[sentence_start : begin - len(token)].strip()
     ):
-        return False  # a list marker opening the sentence: "1. Mix the flour."
+        return False  # a list or section number opening the sentence: "1. Mix", "10.1. Overview"
     capitalised = next_cjk or (first.isupper() and (second.islower() or first == "I"))
     return _period_ends_sentence(token, first, capitalised)
 
@@ -216,7 +222,12 @@ def _token_before(text: str, end: int) -> str:
     """The word before position ``end`` (without leading quotes/brackets)."""
     if end == 0 or text[end - 1].isspace():
         return ""
-    return text[end - 40 if end > 40 else 0 : end].rsplit(None, 1)[-1].lstrip(_OPENERS)
+    token = text[end - 40 if end > 40 else 0 : end].rsplit(None, 1)[-1]
+    if not token.isascii():  # "他来了。Dr": the word is what follows the CJK text
+        cjk = [m.end() for m in _AFTER_CJK_RE.finditer(token)]
+        if cjk:
+            token = token[cjk[-1] :]
+    return token.lstrip(_OPENERS)
 
 
 def _period_ends_sentence(token: str, first: str, capitalised: bool) -> bool:
