@@ -1,5 +1,6 @@
-"""make-pretraining end to end through the real CLI, the real Beam DirectRunner and a
-SentencePiece vocabulary trained on the bundled sample."""
+"""make-pretraining end to end through its Click command, the real Beam DirectRunner and
+a SentencePiece vocabulary trained on the bundled sample (the module's shared run starts
+the real entry point in a subprocess; the other runs are in this process)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from albert_data.files.tfrecord import read_records
 from albert_data.records.schema import parse
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke, run_cli
 from tests.cli_helpers import make_pretraining as make
 
 SMALL = ["--max-seq-length", 64, "--max-predictions-per-seq", 10, "--dupe-factor", 2]
@@ -48,7 +49,8 @@ def records_of(directory):
 @pytest.fixture(scope="module")
 def static_run(sample_en, tmp_path_factory):
     out = tmp_path_factory.mktemp("static") / "out"
-    make(sample_en, out, *SMALL, "--num-shards", 3, "--range-bytes", 4096, "--num-workers", 1)
+    flags = [*SMALL, "--num-shards", 3, "--range-bytes", 4096, "--num-workers", 1]
+    make(sample_en, out, *flags, run=run_cli)
     return out
 
 
@@ -64,7 +66,7 @@ def test_outputs_stats_and_inspect(static_run, sample_en):
     assert sum(counts["sequence_length_histogram"].values()) == len(recs)
     assert stats["config"]["dupe_factor"] == 2 and stats["vocabulary"]["fingerprint"]
     assert stats["byte_ranges"] > 1
-    run_cli("inspect", *files, "--vocab", sample_en["spm"], "--show", 1)
+    invoke("inspect", *files, "--vocab", sample_en["spm"], "--show", 1)
 
 
 def test_byte_identical_for_one_and_two_workers(static_run, sample_en, tmp_path):
@@ -123,7 +125,7 @@ def test_edge_documents_are_counted_not_fatal(sample_en, tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "edge"
-    run_cli(
+    invoke(
         "make-pretraining",
         docs,
         "-o",
@@ -152,7 +154,7 @@ def test_a_sentence_longer_than_the_sequence_loses_no_text(sample_en, tmp_path):
     words = " ".join(f"word{i % 97}" for i in range(3000))  # ~30 000 bytes, one line
     docs.write_text(f"{words}\n\nTwo sentences here.\nSecond sentence.\n", encoding="utf-8")
     out = tmp_path / "long"
-    run_cli(
+    invoke(
         "make-pretraining",
         docs,
         "-o",
@@ -182,7 +184,7 @@ def test_jsonl_input(sample_en, tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "jl"
-    run_cli(
+    invoke(
         "make-pretraining",
         jl,
         "-o",
@@ -210,7 +212,7 @@ def test_strict_error_in_a_worker_is_one_line(sample_en, tmp_path, fmt):
     src = tmp_path / "in.txt"
     src.write_bytes(data)
     out = tmp_path / "o"
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         src,
         "-o",
@@ -282,7 +284,7 @@ def test_refuses_non_empty_output_and_overwrites(sample_en, tmp_path):
 def test_vocab_without_mask_and_sidecar_contradiction(sample_en, tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nworld\n", encoding="utf-8")
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         sample_en["sentences"],
         "-o",
@@ -299,7 +301,7 @@ def test_vocab_without_mask_and_sidecar_contradiction(sample_en, tmp_path):
 def test_empty_input_is_an_error(sample_en, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         empty,
         "-o",
@@ -339,7 +341,7 @@ def test_summary_names_every_loss_in_words(sample_en, tmp_path):
     corpus = tmp_path / "c.txt"
     text = sample_en["sentences"].read_bytes()
     corpus.write_bytes(text.replace(b"the", b"th\xffe", 1) + b"\n\nHello\n")
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         corpus,
         "-o",

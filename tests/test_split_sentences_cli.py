@@ -1,4 +1,5 @@
-"""split-sentences through the real entry point: formats, both paths, every bad input."""
+"""split-sentences through its Click command (in this process; the first test and the
+last start the real entry point): formats, both paths, every bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from albert_data.text.documents import SplitConfig, clean_document
 from albert_data.text.rawtext import RawDocument
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke, run_cli
 
 RAW = (
     'Dr. Smith arrived at 3 p.m. on Monday. He said "It works." Then he left!\n'
@@ -63,8 +64,8 @@ def test_local_output_format_dedup_and_summary(raw, tmp_path):
 @pytest.mark.parametrize("shards,gz", [(1, False), (3, True)])
 def test_beam_path_writes_the_same_files_as_local(raw, tmp_path, shards, gz):
     flags = ["--num-shards", shards] + (["--gzip"] if gz else [])
-    run_cli("split-sentences", raw, "-o", tmp_path / "local" / "docs.txt", "--no-progress", *flags)
-    run_cli(
+    invoke("split-sentences", raw, "-o", tmp_path / "local" / "docs.txt", "--no-progress", *flags)
+    invoke(
         "split-sentences",
         raw,
         "-o",
@@ -97,7 +98,7 @@ def test_inputs_dirs_globs_compression_bom_crlf(tmp_path):
     (src / "b.txt.gz").write_bytes(gzip.compress(b"Gzipped doc. It reads.\n"))
     (src / "c.txt.bz2").write_bytes(bz2.compress(b"Bzipped doc.\n"))
     out = tmp_path / "out.txt"
-    run_cli("split-sentences", src, "-o", out, "--no-progress")
+    invoke("split-sentences", src, "-o", out, "--no-progress")
     assert documents(out.read_text()) == [
         ["First doc.", "Two sentences."],
         ["Second doc here."],
@@ -105,7 +106,7 @@ def test_inputs_dirs_globs_compression_bom_crlf(tmp_path):
         ["Bzipped doc."],
     ]
     out2 = tmp_path / "out2.txt"
-    run_cli("split-sentences", str(src / "*.txt*"), "-o", out2, "--no-progress")
+    invoke("split-sentences", str(src / "*.txt*"), "-o", out2, "--no-progress")
     assert out2.read_text() == out.read_text()
 
 
@@ -119,7 +120,7 @@ def test_jsonl_and_line_formats(tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "j.txt"
-    proc = run_cli(
+    proc = invoke(
         "split-sentences",
         jl,
         "-o",
@@ -132,7 +133,7 @@ def test_jsonl_and_line_formats(tmp_path):
     )
     assert documents(out.read_text()) == [["One.", "Two?", "Three!"], ["Four."]]
     assert "malformed lines     1" in proc.stderr
-    strict = run_cli(
+    strict = invoke(
         "split-sentences",
         jl,
         "-o",
@@ -149,13 +150,13 @@ def test_jsonl_and_line_formats(tmp_path):
     lines = tmp_path / "l.txt"
     lines.write_text("Doc one. Still one.\nDoc two.\n", encoding="utf-8")
     out = tmp_path / "lo.txt"
-    run_cli("split-sentences", lines, "-o", out, "--input-format", "line", "--no-progress")
+    invoke("split-sentences", lines, "-o", out, "--input-format", "line", "--no-progress")
     assert documents(out.read_text()) == [["Doc one.", "Still one."], ["Doc two."]]
 
 
 def test_filters_min_sentences_and_chars(raw, tmp_path):
     out = tmp_path / "o.txt"
-    proc = run_cli("split-sentences", raw, "-o", out, "--min-sentences", 3, "--no-progress")
+    proc = invoke("split-sentences", raw, "-o", out, "--min-sentences", 3, "--no-progress")
     assert documents(out.read_text()) == documents(EXPECTED)[:2]
     assert "dropped too short   1" in proc.stderr
 
@@ -172,10 +173,10 @@ def test_undecodable_bytes_replaced_and_counted_or_strict(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"Good start.\nBad \xff\xfe bytes here.\n")
     out = tmp_path / "o.txt"
-    proc = run_cli("split-sentences", bad, "-o", out, "--no-progress")
+    proc = invoke("split-sentences", bad, "-o", out, "--no-progress")
     assert "undecodable bytes   2" in proc.stderr
     assert "\ufffd" in out.read_text()
-    strict = run_cli("split-sentences", bad, "-o", tmp_path / "s.txt", "--strict", check=False)
+    strict = invoke("split-sentences", bad, "-o", tmp_path / "s.txt", "--strict", check=False)
     assert strict.returncode != 0
     line = error_line(strict)
     assert "bad.txt" in line and "byte 16" in line
@@ -185,19 +186,19 @@ def test_undecodable_bytes_replaced_and_counted_or_strict(tmp_path):
 
 @pytest.mark.parametrize("runner", [[], ["--runner", "DirectRunner", "--num-workers", "1"]])
 def test_bad_inputs(tmp_path, runner):
-    missing = run_cli(
+    missing = invoke(
         "split-sentences", tmp_path / "nope.txt", "-o", tmp_path / "o.txt", *runner, check=False
     )
     assert missing.returncode == 2 and "nope.txt" in error_line(missing)
 
     binary = tmp_path / "bin.dat"
     binary.write_bytes(b"text\x00\x01\x02")
-    proc = run_cli("split-sentences", binary, "-o", tmp_path / "o.txt", *runner, check=False)
+    proc = invoke("split-sentences", binary, "-o", tmp_path / "o.txt", *runner, check=False)
     assert proc.returncode == 2 and "bin.dat" in error_line(proc) and "binary" in error_line(proc)
 
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n  \n")
-    proc = run_cli("split-sentences", empty, "-o", tmp_path / "o.txt", *runner, check=False)
+    proc = invoke("split-sentences", empty, "-o", tmp_path / "o.txt", *runner, check=False)
     assert proc.returncode == 2 and "no documents" in error_line(proc)
     assert not (tmp_path / "o.txt").exists()
 
@@ -205,14 +206,14 @@ def test_bad_inputs(tmp_path, runner):
     good.write_text("A sentence.\n")
     exists = tmp_path / "exists.txt"
     exists.write_text("keep me")
-    proc = run_cli("split-sentences", good, "-o", exists, *runner, check=False)
+    proc = invoke("split-sentences", good, "-o", exists, *runner, check=False)
     assert (
         proc.returncode == 2
         and "exists.txt" in error_line(proc)
         and "--overwrite" in error_line(proc)
     )
     assert exists.read_text() == "keep me"
-    run_cli("split-sentences", good, "-o", exists, "--overwrite", *runner)
+    invoke("split-sentences", good, "-o", exists, "--overwrite", *runner)
     assert exists.read_text() == "A sentence.\n"
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
