@@ -7,7 +7,7 @@ OUT    ?= demo-out
 
 # The project's own bytecode, as pip writes it for a non-editable install: every CLI
 # start and every Beam worker imports ~60 of these modules, and compiling them from
-# source costs ~0.06 s each time where Python may not write bytecode itself
+# source is paid at each start where Python may not write bytecode itself
 # (PYTHONDONTWRITEBYTECODE, a read-only checkout). Stale files are ignored by Python.
 COMPILE = $(PY) -m compileall -q albert_data pipelines vocab
 

@@ -53,8 +53,8 @@ class _Group(click.Group):
             sys.exit(130)
         finally:
             # The command is over and the process is about to end: the garbage
-            # collector's last passes over a Beam- or TensorFlow-sized heap (~0.3 s of
-            # CPU, more under load) would only free memory the OS takes back anyway.
+            # collector's last passes over a Beam- or TensorFlow-sized heap (a noticeable
+            # share of a short command's CPU) would only free memory the OS takes back.
             gc.freeze()
 
 

@@ -9,8 +9,8 @@ call wraps every method of the DoFn and reads its signature. Both results are fi
 for a given object: a view is a window on its options' shared values (Beam's own
 ``view_as`` makes a new window on the same dictionary each time), and a DoFn's state
 and timer parameters are those of its methods. :func:`install` makes both remember
-their answer per object, which took a 20 KB make-pretraining run from 1.33 to 1.10 s
-(median of 8, one worker, 2-core machine).
+their answer per object, which shortens a small make-pretraining run by a sixth or so
+(``make bench`` has the start-up figures).
 
 Objects are remembered by identity only while they live (a weak reference each); an
 object that cannot be weakly referenced is computed afresh, as before. The launcher

@@ -3,8 +3,8 @@
 ``import apache_beam`` imports every IO connector whose library is installed: Google
 Cloud (GCS, BigQuery, Pub/Sub, Datastore...), the S3, Azure and HDFS file systems (and
 apitools, which S3's retry rules load), cross-language IOs, Parquet (pyarrow) and
-MongoDB: about half of the 1.1-1.3 s the import costs on a 2-core machine, in the
-launcher and in every worker (S3, Azure, HDFS and apitools alone 0.15 s). Beam imports
+MongoDB: about half of what the import costs, in the launcher and in every worker
+(``make bench``'s start-up figures). Beam imports
 each of them inside ``try: ... except ImportError``, as a library that may be missing. A DirectRunner run whose inputs and outputs are local files uses
 none of them, so :func:`without_optional_io` makes them look missing while Beam is
 first imported. Nothing else changes: a run that names a ``gs://`` (or any remote) path

@@ -92,7 +92,7 @@ def direct_runner(options, warm=None):
 
     The same runner ``DirectRunner`` picks for these pipelines, without its choice:
     Beam's DirectRunner first translates the pipeline for the Prism runner and tries to
-    fetch Prism's binary from GitHub (~0.3 s, and a download at run time), then
+    fetch Prism's binary from GitHub (a download at run time), then
     translates it again for this one."""
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner

@@ -42,7 +42,7 @@ def _import_jieba():
 
 @lru_cache(maxsize=1)
 def _shared_jieba():
-    """One initialised jieba tokenizer per process (loading the dictionary takes ~0.5 s);
+    """One initialised jieba tokenizer per process (loading the dictionary is slow);
     never modified after creation."""
     jieba = _import_jieba()
     jieba.setLogLevel(logging.WARNING)

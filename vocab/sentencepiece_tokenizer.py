@@ -184,7 +184,7 @@ def _ids_encoder(sp):
     """A one-sentence ``text → ids`` function for ``sp``.
 
     SentencePiece 0.2's ``EncodeAsIds`` re-resolves a dozen options in Python on every
-    call (~1 µs, a fifth of encoding a short sentence); its pybind method takes them
+    call (a sizeable share of encoding a short sentence); its pybind method takes them
     positionally. That method is used when it exists and agrees with ``EncodeAsIds`` on
     a probe, else the public call.
     """
@@ -330,7 +330,7 @@ class SentencePieceTokenizer(Tokenizer):
         if self.word_segmenter != "jieba":
             # Lists of ints flattened into one array: sentencepiece's out_type="numpy" costs
             # more per call on short batches, and on one thread a call per sentence costs
-            # half the CPU of a batch call (measured with sentencepiece 0.2.x).
+            # less CPU than a batch call (sentencepiece 0.2.x).
             if self.num_threads == 1:
                 encode = self._encode_ids()
                 lists = [encode(s) for s in strings]

@@ -100,7 +100,7 @@ def export(
         allow_vocab_mismatch=allow_vocab_mismatch,
         verbose=verbose,
     )
-    result = run(request, log=lambda line: click.echo(line, err=True))
+    result = run(request)
     click.echo(result.loaded, err=True)
     for line in result.summary_lines():
         click.echo(line)

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from albert_data.jobs.reporting import LINE_EVERY
+
 
 @click.command("inspect")
 @click.argument("records", nargs=-1, required=True)
@@ -46,7 +48,7 @@ import click
     "--progress/--no-progress",
     default=True,
     show_default=True,
-    help="A progress bar on a terminal (otherwise, and with --no-progress, periodic lines).",
+    help=f"A progress bar on a terminal (otherwise, and with --no-progress, a line every {LINE_EVERY:g} s).",
 )
 def inspect(records, vocab, **opts):
     """Decode RECORDS (.tfrecord / .tfrecord.gz files, globs or directories) back to pieces,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from albert_data.jobs.beam_progress import LINE_EVERY
+
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
@@ -118,7 +120,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 @click.option(
     "--progress/--no-progress",
     default=True,
-    help="A progress bar on a terminal (otherwise a line every 30 s).",
+    help=f"A progress bar on a terminal (otherwise a line every {LINE_EVERY:g} s).",
 )
 @click.pass_context
 def make_pretraining(ctx, **opts):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from albert_data.jobs.reporting import LINE_EVERY
+
 
 def _split_symbols(value: str) -> tuple[str, ...]:
     return tuple(s for s in value.split(",") if s)
@@ -84,7 +86,7 @@ def _split_symbols(value: str) -> tuple[str, ...]:
     "--progress/--no-progress",
     default=True,
     show_default=True,
-    help="A progress bar on a terminal (otherwise, and with --no-progress, periodic lines).",
+    help=f"A progress bar on a terminal (otherwise, and with --no-progress, a line every {LINE_EVERY:g} s).",
 )
 @click.pass_context
 def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:

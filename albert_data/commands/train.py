@@ -183,7 +183,7 @@ def train(verbose: bool, **options):
 
     options["records"] = tuple(options["records"])
     options["eval_records"] = tuple(options["eval_records"])
-    result = run(TrainRequest(**options), log=lambda line: click.echo(line, err=True))
+    result = run(TrainRequest(**options))
     for line in result.summary_lines():
         click.echo(line)
     if result.stopped == "sigint":

@@ -67,9 +67,8 @@ def _expand_one(pattern: str) -> list[str]:
     if is_remote(pattern):
         from apache_beam.io.filesystems import FileSystems
 
-        spec = pattern if _GLOB_CHARS.search(pattern) else pattern
         try:
-            results = FileSystems.match([spec])[0].metadata_list
+            results = FileSystems.match([pattern])[0].metadata_list
         except Exception:  # noqa: BLE001 - Beam raises many types for "no such path"
             results = []
         if not results and not _GLOB_CHARS.search(pattern):

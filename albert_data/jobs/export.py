@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from albert_data.errors import UserError
+from albert_data.jobs.reporting import Say, say
 from albert_data.records import provenance
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -286,19 +285,19 @@ def staging_directory(output: str) -> Path:
 
 
 @contextlib.contextmanager
-def _timed(log: Log, what: str):
-    """Log the start of a step, show that it is still running while it runs (a counter
-    of the elapsed time on a terminal, a line every few seconds otherwise), and log its
+def _timed(say: Say, what: str):
+    """Say the start of a step, show that it is still running while it runs (a counter
+    of the elapsed time on a terminal, a line every few seconds otherwise), and say its
     end when it took a while."""
     from albert_data.jobs.reporting import Heartbeat
 
     start = time.monotonic()
-    log(f"export: {what} ...")
+    say(f"export: {what} ...")
     with Heartbeat(f"export: {what}"):
         yield
     seconds = time.monotonic() - start
     if seconds >= 1:
-        log(f"export: {what}: done in {seconds:.1f} s")
+        say(f"export: {what}: done in {seconds:.1f} s")
 
 
 def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
@@ -312,23 +311,23 @@ def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
         os.replace(staging / name, target)
 
 
-def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log) -> dict:
+def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say) -> dict:
     paths = {}
     for fmt in req.chosen_formats():
-        with _timed(log, f"writing {fmt.name} ({fmt.subdir}/)"):
+        with _timed(say, f"writing {fmt.name} ({fmt.subdir}/)"):
             written = fmt.write(inputs, staging / fmt.subdir)
         paths[fmt.name] = str(Path(req.output) / Path(written).relative_to(staging))
     return paths
 
 
-def _write_and_publish(req: ExportRequest, inputs: ExportInputs, staging: Path, log: Log) -> dict:
+def _write_and_publish(req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say) -> dict:
     """Every chosen format into ``staging``, then moved to ``--output``; a write that
     fails (a full disk, a file-size limit: an ``OSError``, or TensorFlow's own
     ``OpError`` when it writes the SavedModel or a checkpoint) is one line."""
     import tensorflow as tf
 
     try:
-        paths = _write_all(req, inputs, staging, log)
+        paths = _write_all(req, inputs, staging, say)
         _publish(staging, Path(req.output), [f.subdir for f in req.chosen_formats()])
     except OSError as err:
         raise UserError(
@@ -363,7 +362,7 @@ def public_path(path, staging: Path, output: str) -> str:
     return text.replace(str(staging), output.rstrip("/"), 1)
 
 
-def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
+def run(req: ExportRequest, *, say: Say = say) -> ExportResult:
     """Check everything, load the model, write every chosen format, publish them."""
     from albert_data.model.config import AlbertConfig  # plain JSON: no TensorFlow yet
 
@@ -372,7 +371,7 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     notes: list[str] = []
     files = tokenizer_files(req, config, config_path, notes)
     for line in notes:
-        log(line)
+        say(line)
     from albert_data.jobs.tensorflow_console import quiet_tensorflow
 
     quiet_tensorflow(req.verbose)  # the checks passed: now TensorFlow, quietly
@@ -380,10 +379,10 @@ def run(req: ExportRequest, *, log: Log = lambda _: None) -> ExportResult:
     try:
         from albert_data.interop.loading import load_trained_model
 
-        with _timed(log, f"loading {req.checkpoint or req.model_dir}"):
+        with _timed(say, f"loading {req.checkpoint or req.model_dir}"):
             model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
         inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
-        paths = _write_and_publish(req, inputs, staging, log)
+        paths = _write_and_publish(req, inputs, staging, say)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(paths=paths, loaded=report.summary().splitlines()[0], notes=tuple(notes))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,6 +15,7 @@ from albert_data import __version__
 from albert_data.errors import UserError
 from albert_data.files import fileio
 from albert_data.jobs.beam_job import (
+    WORK_PREFIX,
     BeamSettings,
     InputPlan,
     JobSpec,
@@ -30,6 +30,7 @@ from albert_data.jobs.beam_job import (
     run_job,
 )
 from albert_data.jobs.output_size import OutputEstimate, estimate_output
+from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
@@ -68,7 +69,7 @@ class MakePretrainingRequest:
 
 
 @dataclass
-class RunResult:
+class MakePretrainingResult:
     outputs: list[str]
     stats_path: str | None
     stats: dict
@@ -226,7 +227,7 @@ def check_output(req: MakePretrainingRequest, say: Callable[[str], None]) -> lis
         return []
     if fileio.is_remote(req.output) and req.overwrite:
         for path in _existing_entries(req.output):
-            if os.path.basename(path.rstrip("/")).startswith(".albert-data-"):
+            if os.path.basename(path.rstrip("/")).startswith(WORK_PREFIX):
                 fileio.remove_tree(path)
     clear_leftovers(req.output, say=say)
     existing = _existing_entries(req.output)
@@ -249,11 +250,7 @@ def _vocab_ids(tokenizer):
     return VocabIds(cls=sp.cls, sep=sp.sep, mask=sp.mask, regular=regular)
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> RunResult:
+def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult:
     """Run the job described by ``req`` to the end; raise :class:`UserError` on bad input."""
     from albert_data.text.tokenization import load_tokenizer
 
@@ -283,7 +280,7 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
             req, plan=plan, tokenizer=tokenizer, config=config, work=work, finals=finals, say=say
         )
         if counts is None:
-            return RunResult([], None, {}, time.monotonic() - start, dry_run=True)
+            return MakePretrainingResult([], None, {}, time.monotonic() - start, dry_run=True)
         report = _report(
             req, plan=plan, tokenizer=tokenizer, finals=finals, counts=counts, start=start
         )
@@ -301,7 +298,7 @@ def run(req: MakePretrainingRequest, *, say: Callable[[str], None] = _say) -> Ru
         publish(
             [work.file(os.path.basename(p)) for p in [*finals, stats_path]], [*finals, stats_path]
         )
-        return RunResult(finals, stats_path, report, time.monotonic() - start)
+        return MakePretrainingResult(finals, stats_path, report, time.monotonic() - start)
 
 
 def intermediate_files(work: WorkDir) -> dict:

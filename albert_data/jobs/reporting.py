@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
-DEFAULT_INTERVAL = 15.0
+LINE_EVERY = 15.0
 
 
 def human(count: float, unit: str) -> str:
@@ -42,7 +43,7 @@ class StepProgress:
         unit: str = "B",
         bar: bool = True,
         stream: TextIO | None = None,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = LINE_EVERY,
     ):
         self.desc = desc
         self.total = total
@@ -119,7 +120,7 @@ class Heartbeat:
         *,
         bar: bool = True,
         stream: TextIO | None = None,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = LINE_EVERY,
         tick: float = 1.0,
     ):
         import threading
@@ -161,10 +162,14 @@ class Heartbeat:
             self._bar.close()
 
 
-def note(text: str, stream: TextIO | None = None) -> None:
-    """One line about a step starting or ending (always written, terminal or not)."""
+Say = Callable[[str], None]
+
+
+def say(line: str, stream: TextIO | None = None) -> None:
+    """Print one line to stderr (or ``stream``), flushed: a step starting or ending, a
+    warning. The one way jobs talk to the console; every ``run()`` takes a ``say``."""
     out = stream if stream is not None else sys.stderr
-    out.write(text + "\n")
+    out.write(line + "\n")
     out.flush()
 
 

@@ -10,9 +10,7 @@ renamed only when the whole run succeeded.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
@@ -29,6 +27,7 @@ from albert_data.jobs.beam_job import (
     publish,
     run_job,
 )
+from albert_data.jobs.reporting import Say, say
 from albert_data.text.documents import (
     SplitConfig,
     SplitSummary,
@@ -72,7 +71,7 @@ class SplitSentencesRequest:
 
 
 @dataclass
-class SplitResult:
+class SplitSentencesResult:
     summary: SplitSummary
     elapsed: float
 
@@ -83,11 +82,7 @@ class SplitResult:
         return lines
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def run(req: SplitSentencesRequest, *, say: Callable[[str], None] = _say) -> SplitResult:
+def run(req: SplitSentencesRequest, *, say: Say = say) -> SplitSentencesResult:
     """Run ``req`` to the end; raise :class:`UserError` on bad input or an empty result."""
     start = time.monotonic()
     if req.beam is not None:
@@ -101,12 +96,12 @@ def run(req: SplitSentencesRequest, *, say: Callable[[str], None] = _say) -> Spl
         run_beam(files, req, say=say) if req.beam is not None else run_local(files, req, say=say)
     )
     if summary is None:
-        return SplitResult(SplitSummary(), time.monotonic() - start)
+        return SplitSentencesResult(SplitSummary(), time.monotonic() - start)
     if summary.documents_out == 0:
         raise UserError(
             f"no document survived cleaning (in: {summary.documents_in}); lower --min-sentences/--min-chars"
         )
-    return SplitResult(summary, time.monotonic() - start)
+    return SplitSentencesResult(summary, time.monotonic() - start)
 
 
 def _input_files(req: SplitSentencesRequest) -> list[str]:
@@ -146,7 +141,7 @@ def _temp(work: WorkDir, final: str) -> str:
     return work.file(final.rsplit("/", 1)[-1])
 
 
-def run_local(files: list[str], req: SplitSentencesRequest, *, say=_say) -> SplitSummary:
+def run_local(files: list[str], req: SplitSentencesRequest, *, say: Say = say) -> SplitSummary:
     """Split ``files`` in this process: a tqdm bar over the input bytes on a terminal,
     otherwise (and with ``--no-progress``) a line every few seconds."""
     from albert_data.jobs.reporting import StepProgress
@@ -200,7 +195,9 @@ def _split_local(files, req, *, temps, progress) -> SplitSummary:
     return summary
 
 
-def run_beam(files: list[str], req: SplitSentencesRequest, *, say=_say) -> SplitSummary | None:
+def run_beam(
+    files: list[str], req: SplitSentencesRequest, *, say: Say = say
+) -> SplitSummary | None:
     """The same as :func:`run_local` as a Beam pipeline; large files are read in byte
     ranges, in parallel. ``None`` for a dry run."""
     from pipelines.options import counter

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.jobs.reporting import Heartbeat, StepProgress, note
+from albert_data.jobs.reporting import Heartbeat, StepProgress, say
 
 OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
 ALBERT_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
@@ -218,7 +218,7 @@ def sample_with_beam(files: list[str], req: SpmTrainRequest) -> Sample:
     for path in files:
         if fileio.compression_of(path) and not fileio.is_remote(path):
             fileio.verify_complete(path)
-    note(f"spm-train: sampling {len(files)} file(s) with Beam ({req.runner})")
+    say(f"spm-train: sampling {len(files)} file(s) with Beam ({req.runner})")
     lines, lines_read = _sample_on_runner(files, req)
     lines.sort()  # shard order depends on the runner; the seeded shuffle below does not
     order = np.random.default_rng(req.seed).permutation(len(lines))
@@ -332,7 +332,7 @@ def train(
     where = describe_inputs(files)
     if not sentences:
         raise UserError(f"{where}: no text to train on (empty input); give sentence-per-line files")
-    note(
+    say(
         f"spm-train: training SentencePiece ({recipe.model_type}, {recipe.vocab_size} pieces) "
         f"on {len(sentences):,} sentences with {threads} thread(s)"
     )
@@ -345,7 +345,7 @@ def train(
         raise size_error(err, where, len(sentences), recipe.character_coverage) from None
     except VocabError as err:
         raise UserError(f"{where}: {err}") from None
-    note(f"spm-train: SentencePiece trained in {time.monotonic() - start:.1f}s")
+    say(f"spm-train: SentencePiece trained in {time.monotonic() - start:.1f}s")
     return model
 
 

@@ -10,11 +10,10 @@ to the trainer.
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from albert_data.errors import UserError
+from albert_data.jobs.reporting import Say, say
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class TrainRequest:
 
 
 @dataclass(frozen=True)
-class TrainJobResult:
+class TrainResult:
     """Where the run stopped, and its last metrics."""
 
     step: int
@@ -218,11 +217,7 @@ def checked_vocabulary(request: TrainRequest) -> Vocabulary:
     return vocabulary
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def run(request: TrainRequest, *, log: Callable[[str], None] = _stderr) -> TrainJobResult:
+def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
     """Check the request against the vocabulary and the records, then train."""
     from albert_data.training.trainer import train
 
@@ -233,9 +228,9 @@ def run(request: TrainRequest, *, log: Callable[[str], None] = _stderr) -> Train
         data=data_config(request, vocabulary),
         optimizer_config=optimizer_config(request),
         run=run_config(request),
-        log=log,
+        log=say,
     )
-    return TrainJobResult(
+    return TrainResult(
         step=result.step,
         stopped=result.stopped,
         checkpoint=result.checkpoint,

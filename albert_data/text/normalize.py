@@ -35,8 +35,8 @@ def _build_removal_table() -> dict[int, None]:
     return table
 
 
-# The scan's result for Python 3.11's Unicode, as runs of code points (the scan costs
-# ~40 ms at every start of the CLI and of each Beam worker); another Unicode version
+# The scan's result for Python 3.11's Unicode, as runs of code points (the scan would
+# run at every start of the CLI and of each Beam worker); another Unicode version
 # scans. tests/test_normalize.py checks the table against all of Unicode.
 _KNOWN_UNICODE = "14.0.0"
 _KNOWN_RUNS = (

@@ -42,7 +42,7 @@ POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "mixed_fp16": "mixed_fl
 
 
 @dataclass
-class TrainResult:
+class TrainingOutcome:
     step: int
     stopped: str  # "done", "sigterm", "sigint" (Ctrl-C) or "max_steps"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -134,7 +134,7 @@ def train(
     optimizer_config: OptimizerConfig,
     run: TrainConfig,
     log: Callable[[str], None] = print,
-) -> TrainResult:
+) -> TrainingOutcome:
     """Train (or resume training) and return where it stopped."""
     strategy = None
     if resolve_name(run.strategy, run.tpu) == "multi_worker":
@@ -177,7 +177,7 @@ class _Loop:
         )
         logdir = str(Path(self.config.model_dir) / "train") if self.saver.chief else None
         self.progress = Progress(total_steps=self.config.num_train_steps, logdir=logdir, log=log)
-        self.result = TrainResult(step=self.start, stopped="done")
+        self.result = TrainingOutcome(step=self.start, stopped="done")
         self.last_eval, self.evaluated_at = self.start, None
 
     def _start_weights(self) -> None:
@@ -199,7 +199,7 @@ class _Loop:
             end = min(end, self.start + self.config.max_steps_this_run)
         return end
 
-    def run(self) -> TrainResult:
+    def run(self) -> TrainingOutcome:
         end, agree_to_stop = self._end(), _stop_agreement(self.strategy)
         with _stop_signals(self.log) as stop:
             step = self.start
@@ -238,7 +238,7 @@ class _Loop:
             self.progress.flush(step, self.result.metrics, extra)
         return step
 
-    def _stop_on_signal(self, step: int, signal_name: str | None) -> TrainResult:
+    def _stop_on_signal(self, step: int, signal_name: str | None) -> TrainingOutcome:
         """Save and stop: ``signal_name`` is this worker's ("sigterm", "sigint"), or
         None when another worker of a multi-worker run received it."""
         self.result.checkpoint = self.saver.save(step)
@@ -260,7 +260,7 @@ class _Loop:
         self.result.eval_metrics = metrics
         self.last_eval = self.evaluated_at = step
 
-    def _finish(self) -> TrainResult:
+    def _finish(self) -> TrainingOutcome:
         result = self.result
         result.step = int(self.built.step.numpy())
         result.stopped = "done" if result.step >= self.config.num_train_steps else "max_steps"
