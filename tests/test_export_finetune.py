@@ -57,7 +57,7 @@ def zh(sample_zh, tmp_path_factory) -> dict:
         "train", "--records", records, "--model-dir", model_dir, "--preset", "tiny",
         "--vocab", vocab, "--max-seq-length", SEQ, "--max-predictions-per-seq", PREDS,
         "--train-batch-size", 8, "--num-train-steps", 3, "--num-warmup-steps", 1,
-        "--learning-rate", 0.01, "--shuffle-buffer", 32, "--log-every", 1,
+        "--learning-rate", 0.01, "--shuffle-buffer", 32, "--log-every", 1, "--no-jit",
     )  # fmt: skip
     stderr = cli(
         "export", "--model-dir", model_dir, "--output", export, "--vocab-file", vocab,

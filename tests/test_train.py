@@ -327,6 +327,7 @@ def test_trains_on_records_written_by_the_pretraining_core(tmp_path, masking):
         1,
         "--log-every",
         1,
+        "--no-jit",
     ]
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 0, (result.output, result.exception)

@@ -22,12 +22,11 @@ import subprocess
 
 import numpy as np
 import pytest
-import sentencepiece as spm
 import tensorflow as tf
 from click.testing import CliRunner
 
 from albert_data.cli import main
-from tests.cli_helpers import BIN, run_cli
+from tests.cli_helpers import BIN
 from tests.test_trust_outputs import tmpfs
 from tests.train_support import cli_train_args, write_records
 
@@ -70,6 +69,7 @@ def _train_args(records, model_dir, *extra) -> list:
         1,
         "--shuffle-buffer",
         16,
+        "--no-jit",  # XLA is not what these tests are about
         *extra,
     ]
 
@@ -79,50 +79,7 @@ def _untouched(model_dir) -> None:
     assert not list(model_dir.glob("ckpt-*")) and not (model_dir / "train").exists()
 
 
-@pytest.fixture(scope="module")
-def made(sample_en, tmp_path_factory):
-    """Records made with the sample vocabulary and jieba word starts (a non-default
-    setting, so the fingerprint must be taken with the settings stats.json records), and
-    another vocabulary of the same size trained on the same text without lower-casing."""
-    root = tmp_path_factory.mktemp("train-made")
-    records = root / "records"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "--spm-model",
-        sample_en["spm"],
-        "-o",
-        records,
-        "--dupe-factor",
-        1,
-        "--max-seq-length",
-        SEQ,
-        "--max-predictions-per-seq",
-        PREDS,
-        "--word-segmenter",
-        "jieba",
-        "--num-workers",
-        1,
-        "--no-progress",
-    )
-    other = root / "other"
-    pieces = spm.SentencePieceProcessor(model_file=str(sample_en["spm"])).get_piece_size()
-    run_cli(
-        "spm-train",
-        sample_en["sentences"],
-        "--model-prefix",
-        other,
-        "--vocab-size",
-        pieces,
-        "--no-lower-case",
-    )
-    return {
-        "records": records,
-        "vocab": sample_en["spm"],
-        "pieces": pieces,
-        "other": root / "other.model",
-        "stats": json.loads((records / "stats.json").read_text())["vocabulary"],
-    }
+# ``made``: the session's records and vocabularies (tests/conftest.py).
 
 
 # --- --vocab sizes the model ------------------------------------------------------------
@@ -263,7 +220,7 @@ def test_bad_data_checksum_met_while_training_names_the_file_and_record(tmp_path
     data[offset + 12 + length // 2] ^= 0x01
     damaged.write_bytes(bytes(data))
     args = cli_train_args(str(tmp_path / "rec" / "*"), tmp_path / "m")
-    line = _error(_invoke(*args, "--num-train-steps", 20), only=False)
+    line = _error(_invoke(*args, "--num-train-steps", 20, "--no-jit"), only=False)
     assert line == (
         f"error: --records: a corrupt record was met while training: {damaged} is not a "
         f"readable TFRecord file: record 5 (byte offset {offset}) has a bad data checksum; "

@@ -20,7 +20,7 @@ import pytest
 
 from albert_data.errors import UserError
 from albert_data.files.fileio import check_writable, describe_os_error, public_name, temp_name
-from tests.cli_helpers import BIN, run_cli
+from tests.cli_helpers import BIN, invoke
 from tests.vocab_corpus import english_sentences, write_lines
 
 EN = english_sentences(800, seed=11)
@@ -127,7 +127,7 @@ def test_describe_os_error_names_the_final_file_not_the_temporary_one(tmp_path):
 
 def test_spm_train_refuses_a_read_only_prefix_before_reading(tmp_path, read_only):
     corpus = write_lines(tmp_path / "en.txt", EN)
-    proc = run_cli("spm-train", corpus, "--model-prefix", read_only / "v" / "m", check=False)
+    proc = invoke("spm-train", corpus, "--model-prefix", read_only / "v" / "m", check=False)
     line = _error_line(proc)
     assert line.startswith(f"error: --model-prefix {read_only}/v/m.model: cannot write in")
     assert "read-only file system" in line
@@ -136,7 +136,7 @@ def test_spm_train_refuses_a_read_only_prefix_before_reading(tmp_path, read_only
 
 def test_spm_train_refuses_a_prefix_under_a_file(tmp_path):
     corpus = write_lines(tmp_path / "en.txt", EN)
-    proc = run_cli("spm-train", corpus, "--model-prefix", f"{corpus}/m", check=False)
+    proc = invoke("spm-train", corpus, "--model-prefix", f"{corpus}/m", check=False)
     assert _error_line(proc) == (
         f"error: --model-prefix {corpus}/m.model: {corpus} is a file, not a directory;"
         " choose a path outside it"
@@ -147,7 +147,7 @@ def test_spm_train_refuses_a_prefix_under_a_file(tmp_path):
 def test_spm_train_refuses_a_prefix_naming_a_directory(tmp_path, prefix):
     corpus = write_lines(tmp_path / "en.txt", EN)
     (tmp_path / "out").mkdir()
-    proc = run_cli("spm-train", corpus, "--model-prefix", prefix, cwd=tmp_path, check=False)
+    proc = invoke("spm-train", corpus, "--model-prefix", prefix, cwd=tmp_path, check=False)
     line = _error_line(proc)
     assert line.startswith(f"error: --model-prefix '{prefix}' names a directory")
     assert "--model-prefix out/spm" in line
@@ -160,9 +160,7 @@ def test_spm_train_refuses_a_prefix_naming_a_directory(tmp_path, prefix):
 def test_spm_train_on_a_full_disk(tmp_path, full_disk):
     corpus = write_lines(tmp_path / "en.txt", EN)
     prefix = full_disk / "m"
-    proc = run_cli(
-        "spm-train", corpus, "--model-prefix", prefix, "--vocab-size", "300", check=False
-    )
+    proc = invoke("spm-train", corpus, "--model-prefix", prefix, "--vocab-size", "300", check=False)
     assert _error_line(proc) == (
         f"error: no space left on device writing {prefix}.model (0 bytes free there):"
         " free space and re-run"
@@ -174,7 +172,7 @@ def test_spm_train_on_a_full_disk(tmp_path, full_disk):
 def test_split_sentences_on_a_full_disk(tmp_path, full_disk):
     raw = write_lines(tmp_path / "raw.txt", EN)
     out = full_disk / "sentences.txt"
-    proc = run_cli("split-sentences", raw, "-o", out, "--no-progress", check=False)
+    proc = invoke("split-sentences", raw, "-o", out, "--no-progress", check=False)
     line = _error_line(proc)
     assert line.startswith(f"error: no space left on device writing {out} (")
     assert line.endswith("free space and re-run")
@@ -191,7 +189,7 @@ def test_a_full_disk_before_the_work_directory_exists(tmp_path, sample_en, full_
     else:
         args = ["split-sentences", sample_en["raw"], "-o", full_disk / "s" / "docs.txt"]
         args += ["--runner", "DirectRunner"]
-    line = _error_line(run_cli(*args, check=False))
+    line = _error_line(invoke(*args, check=False))
     assert line.startswith("error: no space left on device writing ") and "(0 bytes free" in line
     assert _entries(full_disk) == ["filler"]
 
@@ -199,7 +197,7 @@ def test_a_full_disk_before_the_work_directory_exists(tmp_path, sample_en, full_
 def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
     raw = write_lines(tmp_path / "raw.txt", EN[:50])
     out = read_only / "sentences.txt"
-    proc = run_cli("split-sentences", raw, "-o", out, "--no-progress", check=False)
+    proc = invoke("split-sentences", raw, "-o", out, "--no-progress", check=False)
     line = _error_line(proc)  # refused by the up-front check, before any reading
     assert (
         line.startswith(f"error: --output {out}: cannot write in ")
@@ -311,7 +309,7 @@ def test_export_onto_a_disk_that_fills(tmp_path):
     train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None)
     with tmpfs(tmp_path / "small", "size=200k") as disk:
         out = disk / "exp"
-        proc = run_cli("export", "--model-dir", tmp_path / "model", "--output", out, check=False)
+        proc = invoke("export", "--model-dir", tmp_path / "model", "--output", out, check=False)
         line = _error_line(proc)
         assert line.startswith(
             f"error: --output {out}: cannot write the export ({out}/saved_model/"
@@ -350,7 +348,7 @@ def test_sample_names_its_output_and_leaves_nothing(tmp_path):
     assert _error_line(proc).startswith(f"error: file too large writing {out_dir}/raw.txt (")
     assert _entries(out_dir) == []
     (tmp_path / "plain").write_text("x")
-    under = run_cli("sample", "-o", tmp_path / "plain" / "x.txt", check=False)
+    under = invoke("sample", "-o", tmp_path / "plain" / "x.txt", check=False)
     assert _error_line(under) == (
         f"error: -o {tmp_path}/plain/x.txt: {tmp_path}/plain is a file, not a directory;"
         " choose a path outside it"

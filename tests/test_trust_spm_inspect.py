@@ -7,7 +7,6 @@ import io
 import json
 import os
 from dataclasses import FrozenInstanceError
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from albert_data.jobs.reporting import StepProgress, human
 from albert_data.jobs.spm_train import SpmTrainRequest
 from albert_data.jobs.spm_train import run as run_spm_train
 from pipelines.options import check_known_options, known_beam_options
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import invoke
 from tests.vocab_corpus import english_sentences, write_lines
 
 EN = english_sentences(800, seed=11)
@@ -101,7 +100,7 @@ def test_spm_train_request_is_frozen_and_run_returns_a_summary(tmp_path):
 
 def test_spm_train_says_when_sentencepiece_starts_and_ends(tmp_path):
     corpus = write_lines(tmp_path / "en.txt", EN)
-    proc = run_cli("spm-train", corpus, "--model-prefix", tmp_path / "m", "--vocab-size", "300")
+    proc = invoke("spm-train", corpus, "--model-prefix", tmp_path / "m", "--vocab-size", "300")
     assert "spm-train: training SentencePiece (unigram, 300 pieces) on 800 sentences" in proc.stderr
     assert "spm-train: SentencePiece trained in " in proc.stderr
     assert proc.stdout.splitlines()[0] == f"wrote {tmp_path}/m.model (300 pieces)"
@@ -137,7 +136,7 @@ def test_spm_train_refuses_an_unknown_pass_through_option(tmp_path):
     corpus = write_lines(tmp_path / "en.txt", EN)
     prefix = tmp_path / "m"
     runner = ("--runner", "DirectRunner")
-    proc = run_cli(
+    proc = invoke(
         "spm-train", corpus, "--model-prefix", prefix, *runner, "--bogus_opt", check=False
     )
     assert proc.returncode == 2
@@ -145,7 +144,7 @@ def test_spm_train_refuses_an_unknown_pass_through_option(tmp_path):
         "error: unknown option --bogus_opt: neither this command nor Beam knows it;"
         " see --help and Beam's pipeline options"
     )
-    typo = run_cli(
+    typo = invoke(
         "spm-train",
         corpus,
         "--model-prefix",
@@ -161,40 +160,7 @@ def test_spm_train_refuses_an_unknown_pass_through_option(tmp_path):
 # --- inspect: the vocabulary the records were made with ---------------------------------
 
 
-@pytest.fixture(scope="module")
-def made(sample_en, tmp_path_factory):
-    """Records made with the sample vocabulary (jieba word starts: not the default, so
-    the fingerprint must be taken with the settings stats.json records), and a second
-    vocabulary trained on the same text."""
-    root = tmp_path_factory.mktemp("made")
-    out = root / "records"
-    run_cli(
-        "make-pretraining",
-        sample_en["sentences"],
-        "--spm-model",
-        sample_en["spm"],
-        "-o",
-        out,
-        "--dupe-factor",
-        "1",
-        "--max-seq-length",
-        "64",
-        "--word-segmenter",
-        "jieba",
-        "--num-workers",
-        "1",
-    )
-    other = root / "other"
-    run_cli(
-        "spm-train",
-        sample_en["sentences"],
-        "--model-prefix",
-        other,
-        "--vocab-size",
-        "1000",
-        "--no-hard-vocab-limit",
-    )
-    return {"records": out, "vocab": sample_en["spm"], "other": Path(f"{other}.model")}
+# ``made``: the session's records and vocabularies (tests/conftest.py).
 
 
 def test_inspect_accepts_the_recorded_vocabulary(made):
@@ -204,7 +170,7 @@ def test_inspect_accepts_the_recorded_vocabulary(made):
 
 
 def test_inspect_refuses_another_vocabulary_naming_both(made):
-    proc = run_cli("inspect", made["records"], "--vocab", made["other"], check=False)
+    proc = invoke("inspect", made["records"], "--vocab", made["other"], check=False)
     assert proc.returncode == 2
     (line,) = proc.stderr.splitlines()
     stats = json.loads((made["records"] / "stats.json").read_text())["vocabulary"]
@@ -215,7 +181,7 @@ def test_inspect_refuses_another_vocabulary_naming_both(made):
 
 
 def test_allow_vocab_mismatch_inspects_anyway(made):
-    proc = run_cli(
+    proc = invoke(
         "inspect", made["records"], "--vocab", made["other"], "--allow-vocab-mismatch", check=False
     )
     assert "mismatch" not in proc.stderr and "records " in proc.stdout
@@ -230,5 +196,5 @@ def test_inspect_reports_progress_over_every_byte(made):
     report = inspect_files(files, load_vocab(str(made["vocab"])), progress=done.append)
     assert sum(report.records_per_file.values()) > 512  # more than one report per file
     assert len(done) >= 2 and sum(done) == sum(os.path.getsize(f) for f in files)
-    quiet = run_cli("inspect", made["records"], "--vocab", made["vocab"], "--no-progress")
+    quiet = invoke("inspect", made["records"], "--vocab", made["vocab"], "--no-progress")
     assert quiet.stderr == ""  # a run shorter than the interval writes no progress line

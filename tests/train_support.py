@@ -65,7 +65,9 @@ def configs(
     train = TrainConfig(
         model_dir=str(model_dir),
         num_train_steps=steps,
-        **{"log_every": 10, "save_every": 1000, **run},
+        # No XLA unless a test asks for it (``jit=True``): compiling costs seconds per
+        # run and is the subject of only a few tests.
+        **{"log_every": 10, "save_every": 1000, "jit": False, **run},
     )
     return {"model_config": tiny_config(), "data": data, "optimizer_config": opt, "run": train}
 
