@@ -98,21 +98,18 @@ def test_every_dofn_of_both_pipelines_pickles(sample_en):
     """What Dataflow ships to workers: each transform's DoFns, pickled by value."""
     from apache_beam.internal import pickler
 
-    from albert_data.jobs.make_pretraining import (
-        MakePretrainingRequest,
-        _vocab_ids,
-        pretraining_config,
-    )
+    from albert_data.jobs.make_pretraining import pretraining_config
+    from albert_data.pretraining.document_records import VocabIds
     from albert_data.text.documents import SplitConfig
     from albert_data.text.tokenization import load_tokenizer
     from pipelines import pretraining, shuffle, split_sentences
 
     tokenizer = load_tokenizer(spm_model=str(sample_en["spm"]))
-    config = pretraining_config(MakePretrainingRequest(inputs=("x",), output="o"))
+    config = pretraining_config()
     dofns = [
         pretraining.ReadDocuments(fmt="sentences", text_field="text", strict=False),
         pretraining.MakeRecords(
-            tokenizer=tokenizer, config=config, vocab=_vocab_ids(tokenizer), num_shards=3
+            tokenizer=tokenizer, config=config, vocab=VocabIds.of(tokenizer), num_shards=3
         ),
         pretraining.WriteShard(["gs://b/x-0", "gs://b/x-1", "gs://b/x-2"], False),
         split_sentences.ReadAndClean(SplitConfig(), 3),

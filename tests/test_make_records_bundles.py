@@ -8,8 +8,8 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from albert_data.jobs.make_pretraining import MakePretrainingRequest, _vocab_ids, pretraining_config
-from albert_data.pretraining.document_records import document_hash, document_records
+from albert_data.jobs.make_pretraining import pretraining_config
+from albert_data.pretraining.document_records import VocabIds, document_hash, document_records
 from albert_data.pretraining.instances import TokenizedDocument
 from albert_data.text.tokenization import load_tokenizer
 from pipelines.pretraining import MakeRecords, merge_stats
@@ -19,10 +19,8 @@ SHARDS = 3
 
 def _setup(sample_en, masking="static"):
     tokenizer = load_tokenizer(spm_model=str(sample_en["spm"]))
-    request = MakePretrainingRequest(
-        inputs=("x",), output="o", max_seq_length=64, dupe_factor=2, masking=masking
-    )
-    config, vocab = pretraining_config(request), _vocab_ids(tokenizer)
+    config = pretraining_config(max_seq_length=64, dupe_factor=2, masking=masking)
+    vocab = VocabIds.of(tokenizer)
     text = sample_en["sentences"].read_text(encoding="utf-8")
     docs = [d.split("\n") for d in text.strip("\n").split("\n\n")]
     # 150 documents: two full bundles of 64 and a partial one left for finish_bundle.

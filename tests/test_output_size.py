@@ -14,11 +14,11 @@ import pytest
 from albert_data.jobs.make_pretraining import (
     TARGET_SHARD_BYTES,
     MakePretrainingRequest,
-    _vocab_ids,
     choose_num_shards,
     pretraining_config,
 )
 from albert_data.jobs.output_size import estimate_output
+from albert_data.pretraining.document_records import VocabIds
 from albert_data.text.tokenization import load_tokenizer
 from tests.cli_helpers import make_pretraining
 
@@ -31,7 +31,6 @@ def tokenizer(sample_en):
 
 
 def estimate(paths, tokenizer, *, fmt="sentences", sample_bytes=256 * 1024, **settings):
-    req = MakePretrainingRequest(inputs=(), output="unused", **{**SETTINGS, **settings})
     files = [str(p) for p in paths]
     return estimate_output(
         files,
@@ -39,8 +38,8 @@ def estimate(paths, tokenizer, *, fmt="sentences", sample_bytes=256 * 1024, **se
         fmt=fmt,
         text_field="text",
         tokenizer=tokenizer,
-        config=pretraining_config(req),
-        vocab=_vocab_ids(tokenizer),
+        config=pretraining_config(**{**SETTINGS, **settings}),
+        vocab=VocabIds.of(tokenizer),
         sample_bytes=sample_bytes,
     )
 

@@ -9,7 +9,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from albert_data.files.docranges import ByteRange
 from albert_data.files.tfrecord import read_records
-from albert_data.jobs.make_pretraining import MakePretrainingRequest, _vocab_ids, pretraining_config
+from albert_data.jobs.make_pretraining import pretraining_config
+from albert_data.pretraining.document_records import VocabIds
 from albert_data.text.documents import SplitConfig
 from albert_data.text.tokenization import load_tokenizer
 from pipelines.pretraining import MakePretraining, ReadDocuments
@@ -19,12 +20,11 @@ from pipelines.split_sentences import SplitSentences
 
 def test_make_pretraining_transform_writes_every_shard(sample_en, tmp_path):
     tokenizer = load_tokenizer(spm_model=str(sample_en["spm"]))
-    request = MakePretrainingRequest(inputs=("x",), output="o", max_seq_length=64, dupe_factor=2)
     temps = [str(tmp_path / f"s{i}.tfrecord") for i in range(3)]
     transform = MakePretraining(
         tokenizer=tokenizer,
-        config=pretraining_config(request),
-        vocab=_vocab_ids(tokenizer),
+        config=pretraining_config(max_seq_length=64, dupe_factor=2),
+        vocab=VocabIds.of(tokenizer),
         shuffle=ShuffleToShards(num_shards=3, strategy="engine"),
         temps=temps,
         compress=False,
@@ -54,8 +54,8 @@ def test_make_pretraining_transform_reports_bad_input(tmp_path, sample_en):
     tokenizer = load_tokenizer(spm_model=str(sample_en["spm"]))
     transform = MakePretraining(
         tokenizer=tokenizer,
-        config=pretraining_config(MakePretrainingRequest(inputs=("x",), output="o")),
-        vocab=_vocab_ids(tokenizer),
+        config=pretraining_config(),
+        vocab=VocabIds.of(tokenizer),
         shuffle=ShuffleToShards(num_shards=1, strategy="files", work_dir=str(tmp_path / "w")),
         temps=[str(tmp_path / "s0.tfrecord")],
         compress=False,

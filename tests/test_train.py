@@ -285,7 +285,7 @@ def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):
     assert (ids["mask_id"], ids["cls_id"], ids["sep_id"], ids["vocab_size"]) == (4, 2, 3, 9)
     assert ids["regular_ids"] == (6, 7, 8)
     assert regular_ids(None, 4, 8).tolist() == [5, 6, 7]
-    with pytest.raises(UserError, match="no \\[MASK\\] piece"):
+    with pytest.raises(UserError, match="no <pad> or \\[PAD\\] symbol"):
         vocab.write_text("[CLS]\n[SEP]\nthe\n")
         ids_from_vocab(str(vocab))
 

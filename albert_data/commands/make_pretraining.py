@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.defaults import option
 from albert_data.jobs.beam_progress import LINE_EVERY
+
+CONFIG = "albert_data.pretraining.document_records:PretrainingConfig"
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -40,39 +43,42 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 @click.option(
     "--text-field", default="text", show_default=True, help="JSONL field holding the text."
 )
-@click.option("--max-seq-length", default=512, show_default=True, type=int)
-@click.option("--max-predictions-per-seq", default=20, show_default=True, type=int)
-@click.option("--masked-lm-prob", default=0.15, show_default=True, type=float)
-@click.option("--short-seq-prob", default=0.1, show_default=True, type=float)
-@click.option(
+@option("--max-seq-length", default_from=f"{CONFIG}.instances.max_seq_length", type=int)
+@option(
+    "--max-predictions-per-seq",
+    default_from=f"{CONFIG}.masking.max_predictions_per_seq",
+    type=int,
+)
+@option("--masked-lm-prob", default_from=f"{CONFIG}.masking.masked_lm_prob", type=float)
+@option("--short-seq-prob", default_from=f"{CONFIG}.instances.short_seq_prob", type=float)
+@option(
     "--dupe-factor",
-    default=40,
-    show_default=True,
+    default_from=f"{CONFIG}.dupe_factor",
     type=int,
     help="Passes over each document, each with different instances and masks.",
 )
-@click.option(
+@option(
     "--max-n",
     "--ngram",
     "max_n",
-    default=3,
-    show_default=True,
+    default_from=f"{CONFIG}.masking.max_n",
     type=int,
     help="Longest masked n-gram, in words.",
 )
-@click.option(
+@option(
     "--favor-shorter-ngram/--no-favor-shorter-ngram",
-    default=True,
-    show_default=True,
+    default_from=f"{CONFIG}.masking.favor_shorter_ngram",
     help="p(n) ∝ 1/n instead of uniform.",
 )
-@click.option("--do-whole-word-mask/--no-do-whole-word-mask", default=True, show_default=True)
-@click.option("--random-seed", default=12345, show_default=True, type=int)
-@click.option(
+@option(
+    "--do-whole-word-mask/--no-do-whole-word-mask",
+    default_from=f"{CONFIG}.masking.do_whole_word_mask",
+)
+@option("--random-seed", default_from=f"{CONFIG}.random_seed", type=int)
+@option(
     "--masking",
     type=click.Choice(["static", "dynamic"]),
-    default="static",
-    show_default=True,
+    default_from=f"{CONFIG}.masking_mode",
     help="dynamic: write no masks (token_boundary kept) and mask during training.",
 )
 @click.option(
@@ -132,13 +138,19 @@ def make_pretraining(ctx, **opts):
     """
     from albert_data.commands.beam_args import beam_settings, split_pass_through
     from albert_data.errors import UserError
-    from albert_data.jobs.make_pretraining import MakePretrainingRequest, run
+    from albert_data.jobs.make_pretraining import (
+        CONFIG_OPTIONS,
+        MakePretrainingRequest,
+        pretraining_config,
+        run,
+    )
 
     inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
     if not inputs:
         raise UserError("no INPUTS given; name the sentence-per-line files, globs or directories")
     beam = beam_settings(ctx, opts, beam_args)
-    request = MakePretrainingRequest(inputs=tuple(inputs), beam=beam, **opts)
+    config = pretraining_config(**{name: opts.pop(name) for name in CONFIG_OPTIONS})
+    request = MakePretrainingRequest(inputs=tuple(inputs), config=config, beam=beam, **opts)
     result = run(request)
     for line in result.summary_lines():
         click.echo(line, err=True)

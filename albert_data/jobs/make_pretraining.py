@@ -9,7 +9,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from albert_data import __version__
 from albert_data.errors import UserError
@@ -32,6 +32,7 @@ from albert_data.jobs.beam_job import (
 from albert_data.jobs.output_size import OutputEstimate, estimate_output
 from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
+from albert_data.pretraining.document_records import PretrainingConfig, VocabIds
 
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
 # The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
@@ -50,22 +51,17 @@ class MakePretrainingRequest:
     word_segmenter: str = "auto"
     input_format: str = "sentences"
     text_field: str = "text"
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
-    masked_lm_prob: float = 0.15
-    short_seq_prob: float = 0.1
-    dupe_factor: int = 40
-    max_n: int = 3
-    favor_shorter_ngram: bool = True
-    do_whole_word_mask: bool = True
-    random_seed: int = 12345
-    masking: str = "static"
+    config: PretrainingConfig = field(default_factory=PretrainingConfig)
     num_shards: int | None = None
     name: str = "pretraining"
     gzip: bool = False
     strict: bool = False
     overwrite: bool = False
     beam: BeamSettings = field(default_factory=BeamSettings)
+
+    def __post_init__(self) -> None:
+        if self.num_shards is not None and self.num_shards < 1:
+            raise UserError(f"--num-shards {self.num_shards} must be >= 1")
 
 
 @dataclass
@@ -128,43 +124,64 @@ def loss_lines(s: dict) -> list[str]:
     return lines or ["nothing was dropped, replaced or cut"]
 
 
-def pretraining_config(req: MakePretrainingRequest):
-    """The configs of the request; their own range checks become one-line errors."""
-    if req.num_shards is not None and req.num_shards < 1:
-        raise UserError(f"--num-shards {req.num_shards} must be >= 1")
+# The command's options that make up the PretrainingConfig, in the order stats.json lists
+# them; each is the field of that name in the config or one of its parts ("masking" is
+# PretrainingConfig.masking_mode).
+CONFIG_OPTIONS = (
+    "max_seq_length",
+    "max_predictions_per_seq",
+    "masked_lm_prob",
+    "short_seq_prob",
+    "dupe_factor",
+    "max_n",
+    "favor_shorter_ngram",
+    "do_whole_word_mask",
+    "random_seed",
+    "masking",
+)
+
+
+def _config_parts(config: PretrainingConfig) -> tuple:
+    return (config, config.instances, config.masking)
+
+
+def pretraining_config(**options) -> PretrainingConfig:
+    """The configs of ``make-pretraining``'s options (any of :data:`CONFIG_OPTIONS`; the
+    others keep the configs' defaults); their own range checks become one-line errors
+    naming the flag."""
+    from albert_data.pretraining.instances import InstanceConfig
+    from albert_data.pretraining.masking import MaskingConfig
+
+    if "masking" in options:
+        options["masking_mode"] = options.pop("masking")
+
+    def take(cls) -> dict:
+        return {f.name: options.pop(f.name) for f in fields(cls) if f.name in options}
+
     try:
-        return _build_pretraining_config(req)
+        instances, masking = (
+            InstanceConfig(**take(InstanceConfig)),
+            MaskingConfig(**take(MaskingConfig)),
+        )
+        return PretrainingConfig(instances=instances, masking=masking, **options)
     except ConfigError as err:
         raise UserError(err.flag_message()) from None
 
 
-def _build_pretraining_config(req: MakePretrainingRequest):
-    from albert_data.pretraining.document_records import PretrainingConfig
-    from albert_data.pretraining.instances import InstanceConfig
-    from albert_data.pretraining.masking import MaskingConfig
-
-    return PretrainingConfig(
-        instances=InstanceConfig(
-            max_seq_length=req.max_seq_length, short_seq_prob=req.short_seq_prob
-        ),
-        masking=MaskingConfig(
-            masked_lm_prob=req.masked_lm_prob,
-            max_predictions_per_seq=req.max_predictions_per_seq,
-            max_n=req.max_n,
-            favor_shorter_ngram=req.favor_shorter_ngram,
-            do_whole_word_mask=req.do_whole_word_mask,
-        ),
-        dupe_factor=req.dupe_factor,
-        random_seed=req.random_seed,
-        masking_mode=req.masking,
-    )
+def config_options(config: PretrainingConfig) -> dict:
+    """:func:`pretraining_config`'s options back from ``config`` (stats.json's names)."""
+    values = {}
+    for part in _config_parts(config):
+        values.update({f.name: getattr(part, f.name) for f in fields(part)})
+    values["masking"] = values.pop("masking_mode")
+    return {name: values[name] for name in CONFIG_OPTIONS}
 
 
 def estimate(req: MakePretrainingRequest, plan: InputPlan, tokenizer, config) -> OutputEstimate:
     """The run's output size, from the records of the head of its inputs
     (``albert_data.jobs.output_size``); none for a dry run, which does not read them."""
     if req.beam.dry_run:
-        return OutputEstimate(0, 0, 0.0, req.dupe_factor)
+        return OutputEstimate(0, 0, 0.0, req.config.dupe_factor)
     return estimate_output(
         plan.files,
         plan.sizes,
@@ -172,7 +189,7 @@ def estimate(req: MakePretrainingRequest, plan: InputPlan, tokenizer, config) ->
         text_field=req.text_field,
         tokenizer=tokenizer,
         config=config,
-        vocab=_vocab_ids(tokenizer),
+        vocab=VocabIds.of(tokenizer),
     )
 
 
@@ -238,24 +255,12 @@ def check_output(req: MakePretrainingRequest, say: Callable[[str], None]) -> lis
     return existing
 
 
-def _vocab_ids(tokenizer):
-    import numpy as np
-
-    from albert_data.pretraining.document_records import VocabIds
-
-    regular = np.asarray(tokenizer.regular_ids(), dtype=np.int32)
-    if regular.size == 0:
-        raise UserError("the vocabulary has no regular pieces to use as random replacements")
-    sp = tokenizer.special
-    return VocabIds(cls=sp.cls, sep=sp.sep, mask=sp.mask, regular=regular)
-
-
 def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult:
     """Run the job described by ``req`` to the end; raise :class:`UserError` on bad input."""
     from albert_data.text.tokenization import load_tokenizer
 
     start = time.monotonic()
-    config = pretraining_config(req)
+    config = req.config
     check_settings(req.beam)
     tokenizer = load_tokenizer(
         spm_model=req.spm_model,
@@ -331,7 +336,7 @@ def _transform(req, *, tokenizer, config, work, finals, progress_dir, local: boo
     return MakePretraining(
         tokenizer=tokenizer.reading_model_file() if local else tokenizer,
         config=config,
-        vocab=_vocab_ids(tokenizer),
+        vocab=VocabIds.of(tokenizer),
         shuffle=ShuffleToShards(
             num_shards=len(finals), strategy=req.beam.strategy, work_dir=work.path
         ),
@@ -403,6 +408,18 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     return counts
 
 
+def _recorded_options(req: MakePretrainingRequest) -> dict:
+    """The run's options as stats.json records them: one flat table, as on the command
+    line."""
+    recorded = {}
+    for f in fields(req):
+        if f.name == "config":
+            recorded.update(config_options(req.config))
+        elif f.name not in ("inputs", "output", "beam"):
+            recorded[f.name] = getattr(req, f.name)
+    return recorded
+
+
 def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:
     elapsed = time.monotonic() - start
     return {
@@ -412,10 +429,10 @@ def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:
         "input_bytes": plan.total_bytes,
         "byte_ranges": len(plan.ranges),
         "outputs": finals,
-        "config": {k: v for k, v in asdict(req).items() if k not in ("inputs", "output", "beam")},
+        "config": _recorded_options(req),
         "record_shape": {
-            "max_seq_length": req.max_seq_length,
-            "max_predictions_per_seq": req.max_predictions_per_seq,
+            "max_seq_length": req.config.instances.max_seq_length,
+            "max_predictions_per_seq": req.config.masking.max_predictions_per_seq,
         },
         "vocabulary": {**tokenizer.describe(), "fingerprint": tokenizer.fingerprint()},
         "runner": req.beam.runner or "DirectRunner",

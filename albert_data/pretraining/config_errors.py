@@ -8,6 +8,8 @@ error by naming the flag (``--`` + the field with dashes), so no check is writte
 
 from __future__ import annotations
 
+import dataclasses
+
 
 class ConfigError(ValueError):
     """A setting outside what the algorithm accepts."""
@@ -30,3 +32,11 @@ def require(ok: bool, field: str, value: object, rule: str, albert: object = Non
     """Raise :class:`ConfigError` unless ``ok``."""
     if not ok:
         raise ConfigError(field, value, rule, albert)
+
+
+def require_albert(config: object, ok: bool, field: str, rule: str) -> None:
+    """:func:`require` for ``config``'s ``field``, whose default is ALBERT's value (the
+    message quotes it; the value is written once, in the dataclass)."""
+    if not ok:
+        default = next(f.default for f in dataclasses.fields(config) if f.name == field)
+        raise ConfigError(field, getattr(config, field), rule, default)

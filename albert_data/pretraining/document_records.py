@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from albert_data.errors import UserError
 from albert_data.pretraining.config_errors import require
 from albert_data.pretraining.instances import (
     InstanceConfig,
@@ -65,6 +66,17 @@ class VocabIds:
     sep: int
     mask: int
     regular: np.ndarray  # ids allowed as random replacements
+
+    @staticmethod
+    def of(tokenizer) -> VocabIds:
+        """The ids of a :class:`vocab.base.Tokenizer`: its special symbols, and its
+        ``regular_ids()`` as the random replacements (what both static masking here and
+        the trainer's dynamic masking draw from)."""
+        regular = np.asarray(tokenizer.regular_ids(), dtype=np.int32)
+        if regular.size == 0:
+            raise UserError("the vocabulary has no regular pieces to use as random replacements")
+        sp = tokenizer.special
+        return VocabIds(cls=sp.cls, sep=sp.sep, mask=sp.mask, regular=regular)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_data.pretraining.config_errors import require
+from albert_data.pretraining.config_errors import require_albert
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,14 @@ class InstanceConfig:
     short_seq_prob: float = 0.1
 
     def __post_init__(self) -> None:
-        require(
+        require_albert(
+            self,
             self.max_seq_length >= 5,
             "max_seq_length",
-            self.max_seq_length,
             "is too small for [CLS] A [SEP] B [SEP]; use at least 5",
-            512,
         )
-        require(
-            0.0 <= self.short_seq_prob <= 1.0,
-            "short_seq_prob",
-            self.short_seq_prob,
-            "is outside [0, 1]",
-            0.1,
+        require_albert(
+            self, 0.0 <= self.short_seq_prob <= 1.0, "short_seq_prob", "is outside [0, 1]"
         )
 
     @property

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from albert_data.pretraining.config_errors import require
+from albert_data.pretraining.config_errors import require_albert
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,13 @@ class MaskingConfig:
     do_whole_word_mask: bool = True
 
     def __post_init__(self) -> None:
-        require(
-            0.0 < self.masked_lm_prob <= 1.0,
-            "masked_lm_prob",
-            self.masked_lm_prob,
-            "is outside (0, 1]",
-            0.15,
+        require_albert(
+            self, 0.0 < self.masked_lm_prob <= 1.0, "masked_lm_prob", "is outside (0, 1]"
         )
-        require(
-            self.max_predictions_per_seq >= 1,
-            "max_predictions_per_seq",
-            self.max_predictions_per_seq,
-            "must be >= 1",
-            20,
+        require_albert(
+            self, self.max_predictions_per_seq >= 1, "max_predictions_per_seq", "must be >= 1"
         )
-        require(self.max_n >= 1, "max_n", self.max_n, "must be >= 1", 3)
+        require_albert(self, self.max_n >= 1, "max_n", "must be >= 1")
 
     def ngram_cdfs(self) -> np.ndarray:
         """Row k-1 is the CDF of n over 1..k (the lengths possible with k words left)."""

@@ -2,48 +2,37 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from albert_data.errors import UserError
 
-_SPECIAL = re.compile(r"^(\[[^\]]+\]|<[^>]+>)$")
-
 
 def ids_from_vocab(path: str) -> dict:
-    """``mask_id``, ``cls_id``, ``sep_id`` and ``regular_ids`` from a ``.model`` or ``vocab.txt``.
+    """``mask_id``, ``cls_id``, ``sep_id``, ``regular_ids`` and ``vocab_size`` of a
+    ``.model`` or ``vocab.txt``, loaded with the project's tokenizers.
 
-    Regular ids are the pieces a masked token may be replaced by: not control symbols,
-    not ``<unk>``/``<pad>``, not bracketed specials such as ``[MASK]`` or ``[unused3]``.
+    Regular ids are the pieces a masked token may be replaced by, the same ones
+    ``make-pretraining`` draws from (:meth:`VocabIds.of
+    <albert_data.pretraining.document_records.VocabIds.of>`, the tokenizer's
+    ``regular_ids()``): no control, unknown, unused, byte or bracketed special symbol.
     """
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"--vocab {path} does not exist")
-    if p.suffix == ".model":
-        import sentencepiece as spm
+    from albert_data.pretraining.document_records import VocabIds
+    from albert_data.text.tokenization import load_tokenizer
 
-        sp = spm.SentencePieceProcessor(model_file=str(p))
-        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-        special = {
-            i for i in range(len(pieces)) if sp.is_control(i) or sp.is_unknown(i) or sp.is_unused(i)
-        }
-    else:
-        pieces = p.read_text(encoding="utf-8").splitlines()
-        special = set()
-    special |= {i for i, piece in enumerate(pieces) if _SPECIAL.match(piece.strip())}
-    index = {piece.strip(): i for i, piece in enumerate(pieces)}
-    ids = {}
-    for key, piece in (("mask_id", "[MASK]"), ("cls_id", "[CLS]"), ("sep_id", "[SEP]")):
-        if piece not in index:
-            raise UserError(
-                f"--vocab {path} has no {piece} piece; use the vocab the records were made with"
-            )
-        ids[key] = index[piece]
-    ids["regular_ids"] = tuple(i for i in range(len(pieces)) if i not in special)
-    ids["vocab_size"] = len(pieces)
-    return ids
+    if not Path(path).exists():
+        raise UserError(f"--vocab {path} does not exist")
+    source = {"spm_model": path} if path.endswith(".model") else {"vocab_file": path}
+    tokenizer = load_tokenizer(**source)
+    ids = VocabIds.of(tokenizer)
+    return {
+        "mask_id": ids.mask,
+        "cls_id": ids.cls,
+        "sep_id": ids.sep,
+        "regular_ids": tuple(int(i) for i in ids.regular),
+        "vocab_size": int(tokenizer.vocab_size),
+    }
 
 
 def regular_ids(explicit: tuple[int, ...] | None, mask_id: int, vocab_size: int) -> np.ndarray:
