@@ -19,6 +19,7 @@ from albert_data.jobs.spm_train import run as run_spm_train
 from pipelines.options import check_known_options, known_beam_options
 from tests.cli_helpers import invoke
 from tests.vocab_corpus import english_sentences, write_lines
+from vocab.spm_recipe import SpmRecipe
 
 EN = english_sentences(800, seed=11)
 
@@ -85,10 +86,13 @@ def test_a_bar_on_a_terminal_and_lines_with_no_progress_there_too():
 def test_spm_train_request_is_frozen_and_run_returns_a_summary(tmp_path):
     corpus = write_lines(tmp_path / "en.txt", EN)
     req = SpmTrainRequest(
-        inputs=(corpus,), model_prefix=str(tmp_path / "v" / "m"), vocab_size=300, num_threads=1
+        inputs=(corpus,),
+        model_prefix=str(tmp_path / "v" / "m"),
+        recipe=SpmRecipe(vocab_size=300),
+        num_threads=1,
     )
     with pytest.raises(FrozenInstanceError):
-        req.vocab_size = 5  # type: ignore[misc]
+        req.seed = 5  # type: ignore[misc]
     result = run_spm_train(req)
     assert result.pieces == 300 and result.lines_read == 800 and result.sentences == 800
     assert result.summary_lines()[0].startswith("read 800 lines from 1 file(s); trained on 800")

@@ -90,6 +90,13 @@ class SpmRecipe:
         return replace(cls(), **kwargs)
 
 
+def recipe_for(lang: str, *, character_coverage: float | None = None, **settings) -> SpmRecipe:
+    """ALBERT's recipe with ``settings`` over it and the character coverage of ``lang``
+    (:data:`CHARACTER_COVERAGE`) unless a ``character_coverage`` is given (not 0)."""
+    coverage = character_coverage or CHARACTER_COVERAGE[lang]
+    return SpmRecipe(character_coverage=coverage, **settings)
+
+
 def parse_trainer_error(message: str, vocab_size: int) -> VocabError | None:
     """Turn SentencePiece's vocabulary-size failures into typed errors (None otherwise)."""
     if match := _TOO_HIGH_RE.search(message):

@@ -23,7 +23,7 @@ def read_default(spec: str) -> Any:
     ``default_factory()``, then the defaults of the nested fields named after it."""
     module, _, path = spec.partition(":")
     owner, *names = path.split(".")
-    value: Any = getattr(importlib.import_module(module), owner)
+    value: Any = getattr(importlib.import_module(module), owner)  # a class or a constant
     for name in names:
         value = _field_default(value if isinstance(value, type) else type(value), name)
     return value
@@ -41,25 +41,30 @@ def _field_default(cls: type, name: str) -> Any:
 
 
 class DefaultFrom(click.Option):
-    """A :class:`click.Option` whose default is :func:`read_default` of ``default_from``
-    (passed through ``shown``, e.g. to join a tuple the option takes as one string)."""
+    """A :class:`click.Option` whose default is :func:`read_default` of ``default_from``,
+    passed through ``shown`` (e.g. to join a tuple the option takes as one string);
+    ``described``, if given, makes the help's ``[default: ...]`` from the value read."""
 
     def __init__(
         self,
         *decls: str,
         default_from: str,
         shown: Callable[[Any], Any] | None = None,
+        described: Callable[[Any], str] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("show_default", True)
         super().__init__(*decls, **kwargs)
         self._default_from = default_from
         self._shown = shown
+        self._described = described
 
     def get_default(self, ctx: click.Context, call: bool = True) -> Any:
         if self._default_from is not None:
             value = read_default(self._default_from)
             self.default = self._shown(value) if self._shown else value
+            if self._described is not None:
+                self.show_default = self._described(value)
             self._default_from = None
         return super().get_default(ctx, call=call)
 

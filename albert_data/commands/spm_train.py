@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.defaults import option
 from albert_data.jobs.reporting import LINE_EVERY
+
+RECIPE = "vocab.spm_recipe:SpmRecipe"
+NORMALIZATION = "albert_data.text.normalize:Normalization"
+REQUEST = "albert_data.jobs.spm_train:SpmTrainRequest"
 
 
 def _split_symbols(value: str) -> tuple[str, ...]:
     return tuple(s for s in value.split(",") if s)
+
+
+def _take(opts: dict, config: type) -> dict:
+    """The options named after ``config``'s fields, removed from ``opts``."""
+    import dataclasses
+
+    return {f.name: opts.pop(f.name) for f in dataclasses.fields(config) if f.name in opts}
 
 
 @click.command(
@@ -25,56 +37,54 @@ def _split_symbols(value: str) -> tuple[str, ...]:
     required=True,
     help="Writes PREFIX.model, PREFIX.vocab, PREFIX.json (a file-name prefix: dir/ is refused).",
 )
-@click.option("--vocab-size", type=int, default=30000, show_default=True)
-@click.option(
+@option("--vocab-size", type=int, default_from=f"{RECIPE}.vocab_size")
+@option(
     "--model-type",
     type=click.Choice(["unigram", "bpe", "char", "word"]),
-    default="unigram",
-    show_default=True,
+    default_from=f"{RECIPE}.model_type",
 )
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option(
+@option("--lang", type=click.Choice(["en", "zh"]), default_from=f"{REQUEST}.lang")
+@option(
     "--character-coverage",
     type=float,
-    default=None,
-    help="Default 0.99995 (ALBERT), 0.9995 for --lang zh.",
+    default_from="vocab.spm_recipe:CHARACTER_COVERAGE",
+    shown=lambda _: None,
+    described=lambda by_lang: (
+        "ALBERT's for --lang: " + ", ".join(f"{lang} {value}" for lang, value in by_lang.items())
+    ),
 )
-@click.option(
+@option(
     "--input-sentence-size",
     type=click.IntRange(min=1),
-    default=10_000_000,
-    show_default=True,
+    default_from=f"{RECIPE}.input_sentence_size",
     help="Sentences sampled uniformly from the input.",
 )
-@click.option("--seed", type=int, default=12345, show_default=True, help="Seed of the sample.")
+@option("--seed", type=int, default_from=f"{REQUEST}.seed", help="Seed of the sample.")
 @click.option("--num-threads", type=click.IntRange(min=1), default=None, help="Default: all cores.")
-@click.option("--nfkc/--no-nfkc", default=True, show_default=True, help="Unicode NFKC first.")
-@click.option("--lower-case/--no-lower-case", default=True, show_default=True)
-@click.option("--strip-accents/--keep-accents", default=False, show_default=True)
-@click.option(
+@option("--nfkc/--no-nfkc", default_from=f"{NORMALIZATION}.nfkc", help="Unicode NFKC first.")
+@option("--lower-case/--no-lower-case", default_from=f"{NORMALIZATION}.lower_case")
+@option("--strip-accents/--keep-accents", default_from=f"{NORMALIZATION}.strip_accents")
+@option(
     "--rewrite-quotes/--no-rewrite-quotes",
-    default=False,
-    show_default=True,
+    default_from=f"{NORMALIZATION}.rewrite_quotes",
     help="ALBERT's preprocess_text: `` and '' become \".",
 )
-@click.option(
+@option(
     "--jieba/--no-jieba",
-    default=False,
-    show_default=True,
+    default_from=f"{REQUEST}.jieba",
     help="Pre-segment Chinese with jieba (--lang zh); recorded and applied again at encoding.",
 )
-@click.option(
+@option(
     "--hard-vocab-limit/--no-hard-vocab-limit",
-    default=True,
-    show_default=True,
+    default_from=f"{RECIPE}.hard_vocab_limit",
     help="--no-hard-vocab-limit accepts fewer pieces when the corpus is small.",
 )
-@click.option("--pad-id", type=int, default=0, show_default=True)
-@click.option("--unk-id", type=int, default=1, show_default=True)
-@click.option("--bos-id", type=int, default=-1, show_default=True)
-@click.option("--eos-id", type=int, default=-1, show_default=True)
-@click.option("--control-symbols", default="[CLS],[SEP],[MASK]", show_default=True)
-@click.option("--user-defined-symbols", default='(,),",-,.,–,£,€', show_default=True)
+@option("--pad-id", type=int, default_from=f"{RECIPE}.pad_id")
+@option("--unk-id", type=int, default_from=f"{RECIPE}.unk_id")
+@option("--bos-id", type=int, default_from=f"{RECIPE}.bos_id")
+@option("--eos-id", type=int, default_from=f"{RECIPE}.eos_id")
+@option("--control-symbols", default_from=f"{RECIPE}.control_symbols", shown=",".join)
+@option("--user-defined-symbols", default_from=f"{RECIPE}.user_defined_symbols", shown=",".join)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--verbose", is_flag=True, help="Show SentencePiece's own log.")
 @click.option(
@@ -93,11 +103,12 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     """Train a SentencePiece vocabulary with ALBERT's recipe on sentence-per-line INPUTS.
 
     INPUTS are files, directories or globs (.gz/.bz2 read transparently; gs:// and other
-    Beam file systems too). Defaults: unigram, 30 000 pieces, <pad>=0, <unk>=1, no BOS/EOS,
-    [CLS] [SEP] [MASK] = 2 3 4, user symbols ( ) " - . – £ €, lower-cased text.
+    Beam file systems too). Every default is ALBERT's recipe (shown with each option).
     """
     from albert_data.commands.beam_args import split_pass_through
     from albert_data.jobs.spm_train import SpmTrainRequest, run
+    from albert_data.text.normalize import Normalization
+    from vocab.spm_recipe import SpmRecipe, recipe_for
 
     positional, beam_args = split_pass_through(list(inputs) + list(ctx.args))
     if beam_args:  # a misspelled option is named with the closest one, --runner or not
@@ -107,7 +118,15 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
         check_known_options(beam_args, command_options=names)
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
-    request = SpmTrainRequest(inputs=tuple(positional), pass_through=tuple(beam_args), **opts)
+    recipe = recipe_for(opts["lang"], **_take(opts, SpmRecipe))
+    normalization = Normalization(**_take(opts, Normalization))
+    request = SpmTrainRequest(
+        inputs=tuple(positional),
+        recipe=recipe,
+        normalization=normalization,
+        pass_through=tuple(beam_args),
+        **opts,
+    )
     result = run(request)
     for line in result.summary_lines():
         click.echo(line, err=True)

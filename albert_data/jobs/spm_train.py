@@ -18,42 +18,31 @@ import io
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
+from albert_data.text.normalize import Normalization
+from vocab.spm_recipe import ALBERT_CONTROL_SYMBOLS, SpmRecipe
 
 OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
-ALBERT_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
-ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "–", "£", "€")
 
 
 @dataclass(frozen=True)
 class SpmTrainRequest:
-    """The options of one ``spm-train`` run."""
+    """The options of one ``spm-train`` run: SentencePiece's recipe (ALBERT's by default;
+    :func:`vocab.spm_recipe.recipe_for` gives a language's), how the sample is normalised,
+    and how it is drawn."""
 
     inputs: tuple[str, ...]
     model_prefix: str
-    vocab_size: int = 30000
-    model_type: str = "unigram"
+    recipe: SpmRecipe = field(default_factory=SpmRecipe)
+    normalization: Normalization = field(default_factory=Normalization)
     lang: str = "en"
-    character_coverage: float | None = None  # None: 0.99995 (en), 0.9995 (zh)
-    input_sentence_size: int = 10_000_000
     seed: int = 12345
     num_threads: int | None = None  # None: all cores
-    nfkc: bool = True
-    lower_case: bool = True
-    strip_accents: bool = False
-    rewrite_quotes: bool = False
     jieba: bool = False
-    hard_vocab_limit: bool = True
-    pad_id: int = 0
-    unk_id: int = 1
-    bos_id: int = -1
-    eos_id: int = -1
-    control_symbols: tuple[str, ...] = ALBERT_CONTROL_SYMBOLS
-    user_defined_symbols: tuple[str, ...] = ALBERT_USER_SYMBOLS
     overwrite: bool = False
     verbose: bool = False
     runner: str | None = None
@@ -129,29 +118,13 @@ def check_pass_through(req: SpmTrainRequest) -> None:
         )
 
 
-def build_recipe(req: SpmTrainRequest):
-    from vocab.spm_recipe import CHARACTER_COVERAGE, SpmRecipe
-
+def check_request(req: SpmTrainRequest) -> None:
     if req.jieba and req.lang != "zh":
         raise UserError("--jieba pre-segments Chinese; use it with --lang zh")
-    recipe = SpmRecipe(
-        vocab_size=req.vocab_size,
-        model_type=req.model_type,
-        pad_id=req.pad_id,
-        unk_id=req.unk_id,
-        bos_id=req.bos_id,
-        eos_id=req.eos_id,
-        control_symbols=req.control_symbols,
-        user_defined_symbols=req.user_defined_symbols,
-        character_coverage=req.character_coverage or CHARACTER_COVERAGE[req.lang],
-        input_sentence_size=req.input_sentence_size,
-        hard_vocab_limit=req.hard_vocab_limit,
-    )
-    check_recipe(recipe)
-    return recipe
+    check_recipe(req.recipe)
 
 
-def check_recipe(recipe) -> None:
+def check_recipe(recipe: SpmRecipe) -> None:
     symbols = set(recipe.control_symbols) | set(recipe.user_defined_symbols)
     for name in ALBERT_CONTROL_SYMBOLS:
         if name not in symbols:
@@ -166,17 +139,6 @@ def check_recipe(recipe) -> None:
             )
     if recipe.vocab_size < 1:
         raise UserError(f"--vocab-size {recipe.vocab_size} must be positive")
-
-
-def build_normalization(req: SpmTrainRequest):
-    from albert_data.text.normalize import Normalization
-
-    return Normalization(
-        nfkc=req.nfkc,
-        lower_case=req.lower_case,
-        strip_accents=req.strip_accents,
-        rewrite_quotes=req.rewrite_quotes,
-    )
 
 
 # --- sampling --------------------------------------------------------------------------
@@ -199,7 +161,7 @@ def sample_locally(files: list[str], req: SpmTrainRequest) -> Sample:
 
     from vocab.reservoir import Reservoir
 
-    reservoir = Reservoir(req.input_sentence_size, np.random.default_rng(req.seed))
+    reservoir = Reservoir(req.recipe.input_sentence_size, np.random.default_rng(req.seed))
     total = sum(fileio.file_size(f) for f in files)
     with StepProgress("spm-train reading", total=total, bar=req.progress) as progress:
         for path in files:
@@ -266,7 +228,7 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     direct = req.runner.lower() in ("direct", "directrunner")
     pipeline = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
     build_sample_pipeline(
-        pipeline, files, k=req.input_sentence_size, seed=req.seed, output_prefix=prefix
+        pipeline, files, k=req.recipe.input_sentence_size, seed=req.seed, output_prefix=prefix
     )
     try:
         result = run_pipeline(pipeline)
@@ -421,8 +383,8 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
     if not req.inputs:
         raise UserError("no INPUTS given; name sentence-per-line files, directories or globs")
     check_pass_through(req)
-    recipe = build_recipe(req)
-    normalization = build_normalization(req)
+    check_request(req)
+    recipe, normalization = req.recipe, req.normalization
     paths = output_paths(req.model_prefix)
     check_outputs(paths, overwrite=req.overwrite)
     files = fileio.expand_inputs(req.inputs)
