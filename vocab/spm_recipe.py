@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 
 from vocab.base import VocabError
+from vocab.long_lines import SPM_MAX_SENTENCE_LENGTH
 
 ALBERT_CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
 ALBERT_USER_SYMBOLS = ("(", ")", '"', "-", ".", "–", "£", "€")
@@ -56,11 +57,18 @@ class SpmRecipe:
     character_coverage: float = CHARACTER_COVERAGE["en"]
     input_sentence_size: int = 10_000_000
     hard_vocab_limit: bool = True
+    max_sentence_length: int = SPM_MAX_SENTENCE_LENGTH  # bytes; longer lines are cut first
 
     def trainer_options(self) -> dict:
         """Keyword arguments for ``SentencePieceTrainer.train``. The sample is drawn and
-        shuffled beforehand, so SentencePiece takes every sentence it is given."""
+        shuffled beforehand, so SentencePiece takes every sentence it is given. Options
+        at SentencePiece's own default are left out: the model records every option set,
+        and ALBERT's English recipe keeps the model bytes it always had."""
+        optional = {}
+        if self.max_sentence_length != SPM_MAX_SENTENCE_LENGTH:
+            optional["max_sentence_length"] = self.max_sentence_length
         return {
+            **optional,
             "model_type": self.model_type,
             "vocab_size": self.vocab_size,
             "pad_id": self.pad_id,

@@ -59,6 +59,13 @@ def _take(opts: dict, config: type) -> dict:
     default_from=f"{RECIPE}.input_sentence_size",
     help="Sentences sampled uniformly from the input.",
 )
+@option(
+    "--max-sentence-length",
+    type=click.IntRange(min=4),
+    default_from=f"{RECIPE}.max_sentence_length",
+    help="SentencePiece's limit in UTF-8 bytes; a longer line is cut at sentence or word "
+    "boundaries into pieces that fit (counted in the summary and the .json sidecar).",
+)
 @option("--seed", type=int, default_from=f"{REQUEST}.seed", help="Seed of the sample.")
 @click.option("--num-threads", type=click.IntRange(min=1), default=None, help="Default: all cores.")
 @option("--nfkc/--no-nfkc", default_from=f"{NORMALIZATION}.nfkc", help="Unicode NFKC first.")

@@ -66,13 +66,28 @@ class SpmTrainResult:
     files: int
     train_seconds: float
     elapsed: float
+    prepared: dict | None = None  # PreparedSample.facts(): what preparing the sample changed
 
     def summary_lines(self) -> list[str]:
-        return [
+        lines = [
             f"read {self.lines_read} lines from {self.files} file(s); trained on "
             f"{self.sentences} sentences in {self.train_seconds:.1f}s "
             f"({self.elapsed:.1f}s in all)"
         ]
+        facts = self.prepared or {}
+        if facts.get("long_lines_cut"):
+            lines.append(
+                f"cut {facts['long_lines_cut']} sampled line(s) longer than "
+                f"{facts['max_sentence_length']} bytes (SentencePiece's max_sentence_length, "
+                f"--max-sentence-length) into {facts['long_line_pieces']} pieces at sentence "
+                f"or word boundaries"
+            )
+        if facts.get("empty_after_normalization"):
+            lines.append(
+                f"left out {facts['empty_after_normalization']} sampled line(s) empty once "
+                f"normalised (only removed characters or whitespace)"
+            )
+        return lines
 
     def written_lines(self) -> list[str]:
         return [
@@ -139,6 +154,11 @@ def check_recipe(recipe: SpmRecipe) -> None:
             )
     if recipe.vocab_size < 1:
         raise UserError(f"--vocab-size {recipe.vocab_size} must be positive")
+    if recipe.max_sentence_length < 4:
+        raise UserError(
+            f"--max-sentence-length {recipe.max_sentence_length} is below one UTF-8 character "
+            f"(4 bytes); use SentencePiece's default 4192 or more"
+        )
 
 
 # --- sampling --------------------------------------------------------------------------
@@ -245,19 +265,53 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     return lines, counter(result, LINES_READ)
 
 
-def prepare_sample(lines: list[str], normalization, segmenter, progress=None) -> list[str]:
-    """The sample normalised (and pre-segmented) as the tokenizers will see text;
-    ``progress``, if given, is told the lines done, every 10 000."""
-    prepared = []
+@dataclass(frozen=True)
+class PreparedSample:
+    """The sentences SentencePiece trains on, exactly (none longer than its limit), and
+    what preparing them changed: lines empty once normalised (left out) and lines longer
+    than ``max_sentence_length`` bytes (cut into ``long_line_pieces`` pieces)."""
+
+    sentences: list
+    empty_lines: int = 0
+    long_lines: int = 0
+    long_line_pieces: int = 0
+
+    def facts(self, max_bytes: int) -> dict:
+        return {
+            "sentences": len(self.sentences),
+            "empty_after_normalization": self.empty_lines,
+            "long_lines_cut": self.long_lines,
+            "long_line_pieces": self.long_line_pieces,
+            "max_sentence_length": max_bytes,
+        }
+
+
+def prepare_sample(
+    lines: list[str], normalization, segmenter, progress=None, *, max_bytes: int
+) -> PreparedSample:
+    """The sample normalised (and pre-segmented) as the tokenizers will see text, each
+    line longer than ``max_bytes`` UTF-8 bytes cut at sentence or word boundaries
+    (SentencePiece would skip it); ``progress``, if given, is told the lines done, every
+    10 000."""
+    from vocab.long_lines import cut_long_line, utf8_length
+
+    prepared, empty, long_lines, pieces = [], 0, 0, 0
     for i, line in enumerate(lines):
         if progress is not None and i and i % 10_000 == 0:
             progress(10_000)
         text = normalization(line)
         if segmenter is not None:
             text = segmenter.presegment(text)[0]
-        if text:
+        if not text:
+            empty += 1
+        elif len(text) * 4 <= max_bytes or utf8_length(text) <= max_bytes:
             prepared.append(text)
-    return prepared
+        else:
+            cut = cut_long_line(text, max_bytes)
+            long_lines += 1
+            pieces += len(cut)
+            prepared += cut
+    return PreparedSample(prepared, empty, long_lines, pieces)
 
 
 # --- training and writing --------------------------------------------------------------
@@ -340,8 +394,11 @@ def write_outputs(paths: dict[str, str], model: bytes, sidecar) -> None:
         fileio.delete([t for t in tmp.values() if fileio.exists(t)])
 
 
-def build_sidecar(req: SpmTrainRequest, recipe, normalization, sample: Sample, **facts):
-    """The ``.json`` sidecar; ``facts`` are ``sentences``, ``files`` and ``threads``."""
+def build_sidecar(
+    req: SpmTrainRequest, recipe, normalization, sample: Sample, prepared: dict, **facts
+):
+    """The ``.json`` sidecar; ``prepared`` is :meth:`PreparedSample.facts`, ``facts`` are
+    ``files`` and ``threads``."""
     import datetime
 
     import sentencepiece
@@ -356,7 +413,7 @@ def build_sidecar(req: SpmTrainRequest, recipe, normalization, sample: Sample, *
         lang=req.lang,
         pre_segmentation="jieba" if req.jieba else "none",
         sample={
-            "sentences": facts["sentences"],
+            **prepared,
             "lines_read": sample.lines_read,
             "sampler": sample.sampler,
             "seed": req.seed,
@@ -395,16 +452,22 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
     with StepProgress(
         "spm-train normalising", total=len(sample.lines), unit="sentences", bar=req.progress
     ) as progress:
-        sentences = prepare_sample(sample.lines, normalization, segmenter, progress.update)
+        prepared = prepare_sample(
+            sample.lines,
+            normalization,
+            segmenter,
+            progress.update,
+            max_bytes=recipe.max_sentence_length,
+        )
+    sentences = prepared.sentences
+    facts = prepared.facts(recipe.max_sentence_length)
     threads = req.num_threads or os.cpu_count() or 1
     train_start = time.monotonic()
     model = train(
         sentences, recipe, files, threads=threads, verbose=req.verbose, progress=req.progress
     )
     train_seconds = time.monotonic() - train_start
-    sidecar = build_sidecar(
-        req, recipe, normalization, sample, sentences=len(sentences), files=files, threads=threads
-    )
+    sidecar = build_sidecar(req, recipe, normalization, sample, facts, files=files, threads=threads)
     write_outputs(paths, model, sidecar)
     return SpmTrainResult(
         paths=paths,
@@ -414,4 +477,5 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
         files=len(files),
         train_seconds=train_seconds,
         elapsed=time.monotonic() - start,
+        prepared=facts,
     )
