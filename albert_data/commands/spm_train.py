@@ -79,7 +79,9 @@ def _take(opts: dict, config: type) -> dict:
 @option(
     "--jieba/--no-jieba",
     default_from=f"{REQUEST}.jieba",
-    help="Pre-segment Chinese with jieba (--lang zh); recorded and applied again at encoding.",
+    help="Pre-segment Chinese with jieba (--lang zh); recorded and applied again at encoding. "
+    "Every word then starts with a ▁, often a bare one: plain --lang zh needs no jieba here "
+    "(whole-word masking uses jieba anyway).",
 )
 @option(
     "--hard-vocab-limit/--no-hard-vocab-limit",
