@@ -36,9 +36,17 @@ import click
     type=click.IntRange(min=1),
     help="Override the preset's vocab_size (30000); with --vocab the vocabulary's size is used.",
 )
-@click.option("--max-seq-length", type=click.IntRange(min=2), default=512, show_default=True)
 @click.option(
-    "--max-predictions-per-seq", type=click.IntRange(min=1), default=20, show_default=True
+    "--max-seq-length",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Default: the records' stats.json (512 without one); a value it contradicts is refused.",
+)
+@click.option(
+    "--max-predictions-per-seq",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Default: the records' stats.json (20 without one); a value it contradicts is refused.",
 )
 @click.option(
     "--train-batch-size",

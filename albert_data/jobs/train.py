@@ -27,8 +27,8 @@ class TrainRequest:
     vocab_size: int | None = None
     vocab: str | None = None
     allow_vocab_mismatch: bool = False
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
+    max_seq_length: int | None = None  # None: the records' stats.json, else 512
+    max_predictions_per_seq: int | None = None  # None: the records' stats.json, else 20
     train_batch_size: int = 4096
     num_train_steps: int = 125000
     num_warmup_steps: int = 3125
@@ -98,6 +98,55 @@ def load_vocabulary(path: str, *, recorded: dict | None = None) -> Vocabulary:
     ids = ids_from_vocab(path)
     fingerprint = load_vocab(path, recorded=recorded).fingerprint
     return Vocabulary(path, ids["vocab_size"], ids, fingerprint)
+
+
+# Google's run_pretraining.py defaults, for records without a stats.json.
+RECORD_SHAPE_DEFAULTS = {"max_seq_length": 512, "max_predictions_per_seq": 20}
+_SHAPE_FLAGS = {
+    "max_seq_length": "--max-seq-length",
+    "max_predictions_per_seq": "--max-predictions-per-seq",
+}
+
+
+def with_record_shape(request: TrainRequest) -> TrainRequest:
+    """``request`` with ``max_seq_length`` and ``max_predictions_per_seq`` taken from the
+    records' ``stats.json`` where not given (Google's 512 and 20 without one). A given
+    value the ``stats.json`` contradicts, or records of two shapes, are refused."""
+    from albert_data.records.provenance import recorded_shapes
+
+    shapes = recorded_shapes(_record_files(request))
+    for other in shapes[1:]:
+        if (other.max_seq_length, other.max_predictions_per_seq) != (
+            shapes[0].max_seq_length,
+            shapes[0].max_predictions_per_seq,
+        ):
+            raise UserError(
+                f"{shapes[0].stats_path} records max_seq_length {shapes[0].max_seq_length} and max_predictions_per_seq {shapes[0].max_predictions_per_seq} but {other.stats_path} records {other.max_seq_length} and {other.max_predictions_per_seq}; train on records of one shape"
+            )
+    values = {}
+    for name, flag in _SHAPE_FLAGS.items():
+        given = getattr(request, name)
+        recorded = getattr(shapes[0], name) if shapes else None
+        if given is not None and recorded is not None and given != recorded:
+            raise UserError(
+                f"{flag} {given} contradicts {shapes[0].stats_path}, which says the records were made with {name} {recorded}; drop {flag} (it is read from stats.json) or remake the records"
+            )
+        values[name] = next(
+            v for v in (given, recorded, RECORD_SHAPE_DEFAULTS[name]) if v is not None
+        )
+    return dataclasses.replace(request, **values)
+
+
+def schedule_warnings(request: TrainRequest) -> list[str]:
+    """One line when the run is not longer than its warm-up: the learning rate would
+    never leave warm-up (it is not scaled to the run: the schedule is the one asked for)."""
+    steps, warmup = request.num_train_steps, request.num_warmup_steps
+    if warmup < steps:
+        return []
+    suggestion = max(1, round(steps * 0.025))  # ALBERT's 3 125 of 125 000 steps
+    return [
+        f"warning: --num-warmup-steps {warmup} is not shorter than --num-train-steps {steps}: the learning rate never leaves warm-up nor reaches --learning-rate {request.learning_rate:g}; pass --num-warmup-steps {suggestion} (ALBERT warms up for 2.5% of the run)"
+    ]
 
 
 def model_config(request: TrainRequest, vocabulary: Vocabulary | None):
@@ -221,6 +270,9 @@ def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
     """Check the request against the vocabulary and the records, then train."""
     from albert_data.training.trainer import train
 
+    request = with_record_shape(request)
+    for line in schedule_warnings(request):
+        say(line)
     vocabulary = checked_vocabulary(request) if request.vocab else None
     config = model_config(request, vocabulary)
     result = train(

@@ -90,3 +90,28 @@ def record_in_model_dir(record_files: list[str] | tuple[str, ...], model_dir: st
             fileio.delete([partial])
         raise
     return target
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """The record shape a ``stats.json`` records (``record_shape``)."""
+
+    stats_path: str
+    max_seq_length: int
+    max_predictions_per_seq: int
+
+
+def recorded_shapes(record_files: list[str]) -> list[RecordShape]:
+    """The record shapes named by the ``stats.json`` files beside ``record_files``; one
+    without a ``record_shape`` (or not JSON) is passed over."""
+    out = []
+    for path in stats_paths(record_files):
+        with fileio.open_raw(path) as fh:
+            try:
+                shape = json.loads(fh.read().decode("utf-8")).get("record_shape") or {}
+                length = int(shape["max_seq_length"])
+                preds = int(shape["max_predictions_per_seq"])
+            except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
+                continue
+        out.append(RecordShape(path, length, preds))
+    return out
