@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from albert_data.cli import main
 from albert_data.model.initialization import initialize_weights
 from albert_data.text.tokenization import load_tokenizer
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import invoke
 from tests.wordpiece_vocab import chinese_vocab, write_chinese_vocab
 
 SEQ, PREDS = 64, 10
@@ -48,7 +48,7 @@ def zh(sample_zh, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("zh-wordpiece")
     vocab = write_chinese_vocab(root / "vocab.txt")
     records, model_dir, export = root / "records", root / "model", root / "export"
-    run_cli(
+    invoke(
         "make-pretraining", sample_zh["sentences"], "-o", records, "--vocab-file", vocab,
         "--max-seq-length", SEQ, "--max-predictions-per-seq", PREDS, "--dupe-factor", 1,
         "--num-shards", 1, "--num-workers", 1, "--no-progress",

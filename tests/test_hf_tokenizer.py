@@ -13,7 +13,7 @@ from tokenizers import Tokenizer
 from albert_data.errors import UserError
 from albert_data.interop.hf_tokenizer import tokenizer_json
 from albert_data.text.normalize import Normalization
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import invoke
 from vocab.sentencepiece_tokenizer import SentencePieceTokenizer, normalizer_spec
 
 NOISE = [
@@ -70,7 +70,7 @@ def test_same_ids_as_ours_on_sample_and_stress_text(sample_en, normalization):
 
 def test_chinese_without_pre_segmentation(sample_zh, tmp_path):
     prefix = tmp_path / "zh"
-    run_cli(
+    invoke(
         "spm-train",
         sample_zh["sentences"],
         "--model-prefix",

@@ -12,7 +12,7 @@ import pytest
 
 from albert_data.commands.beam_args import split_pass_through
 from pipelines.options import build_options
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,13 +71,13 @@ def test_user_staging_is_respected():
 def test_beam_options_need_a_runner(tmp_path):
     doc = tmp_path / "a.txt"
     doc.write_text("A sentence.\n")
-    proc = run_cli("split-sentences", doc, "-o", tmp_path / "o.txt", "--project", "p", check=False)
+    proc = invoke("split-sentences", doc, "-o", tmp_path / "o.txt", "--project", "p", check=False)
     assert (
         proc.returncode == 2
         and "--project=p" in error_line(proc)
         and "--runner" in error_line(proc)
     )
-    run_cli(
+    invoke(
         "split-sentences",
         doc,
         "-o",
@@ -102,7 +102,7 @@ def test_dataflow_refuses_local_paths_up_front(tmp_path):
     check_paths_for_runner("DirectRunner", {"INPUTS": ["local.txt"], "--output": ["out"]})
     src = tmp_path / "raw.txt"
     src.write_text("A sentence.\n")
-    proc = run_cli(
+    proc = invoke(
         "split-sentences", src, "-o", "gs://bucket/docs.txt", "--runner", "DataflowRunner",
         "--project", "p", check=False,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.shuffle import ShuffleToShards
-from tests.cli_helpers import make_pretraining, run_cli
+from tests.cli_helpers import invoke, make_pretraining
 
 
 def documents(seed: int, num_shards: int, count: int = 60) -> list[list[tuple[int, int, bytes]]]:
@@ -119,11 +119,11 @@ def test_make_pretraining_bytes_do_not_depend_on_strategy_or_workers(sample_en, 
 
 def test_split_sentences_bytes_do_not_depend_on_strategy(sample_en, tmp_path):
     local = tmp_path / "local" / "docs.txt"
-    run_cli("split-sentences", sample_en["raw"], "-o", local, "--num-shards", 3, "--no-progress")
+    invoke("split-sentences", sample_en["raw"], "-o", local, "--num-shards", 3, "--no-progress")
     expected_files = {p.name: p.read_bytes() for p in local.parent.iterdir()}
     for strategy in ("files", "engine"):
         out = tmp_path / strategy / "docs.txt"
-        run_cli(
+        invoke(
             "split-sentences",
             sample_en["raw"],
             "-o",

@@ -16,7 +16,7 @@ from albert_data.jobs.beam_job import BeamSettings
 from albert_data.jobs.split_sentences import SplitSentencesRequest, run
 from albert_data.text.documents import SplitConfig
 from albert_data.text.rawtext import ReadConfig
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 
 SENTENCES = [
     "Dr. Smith arrived at 3 p.m. on Monday.",
@@ -127,7 +127,7 @@ def test_worker_error_is_one_line_and_leaves_nothing(tmp_path):
     bad = tmp_path / "b.txt"
     bad.write_bytes(b"Clean start.\n\n" * 300 + b"A bad \xff byte.\n\nMore.\n" + b"x.\n" * 50)
     out = tmp_path / "out" / "docs.txt"
-    proc = run_cli(
+    proc = invoke(
         "split-sentences",
         good,
         bad,

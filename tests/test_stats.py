@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from albert_data.records.stats import PretrainingStats
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import invoke
 
 
 def filled(base: int) -> PretrainingStats:
@@ -96,7 +96,7 @@ def test_counts_identical_for_one_and_two_workers(sample_en, tmp_path):
     counts = {}
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        run_cli(
+        invoke(
             "make-pretraining",
             corpus,
             "-o",

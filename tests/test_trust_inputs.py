@@ -14,7 +14,7 @@ from albert_data.errors import UserError
 from albert_data.files.docranges import ByteRange, read_range
 from albert_data.files.fileio import open_read, verify_complete
 from albert_data.text.rawtext import ReadConfig, ReadCounts, read_range_documents
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 from tests.vocab_corpus import english_sentences
 
 # Sentence-per-line documents (a blank line after every 5 sentences), large enough that
@@ -135,7 +135,7 @@ def test_range_readers_raise_the_same_line(fault):
 def test_split_sentences(fault, runner, tmp_path):
     path, words = fault
     out = tmp_path / "out" / "s.txt"
-    proc = run_cli("split-sentences", path, "-o", out, "--no-progress", *runner, check=False)
+    proc = invoke("split-sentences", path, "-o", out, "--no-progress", *runner, check=False)
     _one_error_line(proc, path, words)
     assert not out.parent.exists() or not any(out.parent.iterdir())
 
@@ -147,7 +147,7 @@ def test_split_sentences(fault, runner, tmp_path):
 def test_spm_train(fault, runner, tmp_path):
     path, words = fault
     prefix = tmp_path / "vocab" / "m"
-    proc = run_cli(
+    proc = invoke(
         "spm-train", path, "--model-prefix", prefix, "--vocab-size", "60", *runner, check=False
     )
     _one_error_line(proc, path, words)
@@ -158,7 +158,7 @@ def test_spm_train(fault, runner, tmp_path):
 def test_make_pretraining(fault, tmp_path, sample_en):
     path, words = fault
     out = tmp_path / "records"
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         path,
         "--spm-model",
@@ -186,13 +186,13 @@ def test_a_misspelled_option_without_runner_names_the_closest_one(tmp_path):
         ("split-sentences", ["-o", tmp_path / "s.txt"], "--min-sentence", "--min-sentences"),
         ("spm-train", ["--model-prefix", tmp_path / "m"], "--vocab-sise", "--vocab-size"),
     ):
-        proc = run_cli(command, raw, *args, wrong, "3", check=False)
+        proc = invoke(command, raw, *args, wrong, "3", check=False)
         assert proc.returncode == 2
         assert error_line(proc) == (
             f"error: unknown option {wrong}: neither this command nor Beam knows it;"
             f" did you mean {right}?"
         )
-    beam_only = run_cli(
+    beam_only = invoke(
         "split-sentences", raw, "-o", tmp_path / "s.txt", "--temp_location=/t", check=False
     )
     assert error_line(beam_only) == (
@@ -203,7 +203,7 @@ def test_a_misspelled_option_without_runner_names_the_closest_one(tmp_path):
 
 def test_an_empty_input_directory_is_named_as_such(tmp_path):
     (tmp_path / "empty").mkdir()
-    proc = run_cli("split-sentences", tmp_path / "empty", "-o", tmp_path / "s.txt", check=False)
+    proc = invoke("split-sentences", tmp_path / "empty", "-o", tmp_path / "s.txt", check=False)
     assert proc.returncode == 2
     assert error_line(proc).startswith(
         f"error: input '{tmp_path}/empty' is a directory with no files"
@@ -216,7 +216,7 @@ def test_an_output_that_is_a_directory_is_named_as_such(tmp_path):
     raw.write_text("One sentence here. Another one here.\n")
     (tmp_path / "adir").mkdir()
     for extra in ([], ["--overwrite"]):
-        proc = run_cli("split-sentences", raw, "-o", tmp_path / "adir", *extra, check=False)
+        proc = invoke("split-sentences", raw, "-o", tmp_path / "adir", *extra, check=False)
         assert proc.returncode == 2
         assert (
             error_line(proc) == f"error: --output {tmp_path}/adir is a directory; give a file path"
