@@ -78,6 +78,7 @@ class MakePretrainingResult:
                 f"make-pretraining: dry run built in {self.elapsed:.1f}s; nothing was submitted or written"
             ]
         return summary_lines(self.stats["counts"], self.elapsed) + [
+            *masking_cap_lines(self.stats),
             *(f"  wrote {p}" for p in self.outputs),
             f"  wrote {self.stats_path}",
         ]
@@ -94,6 +95,26 @@ def summary_lines(s: dict, elapsed: float) -> list[str]:
         f"  tokens per second   {s['tokens'] / max(elapsed, 1e-9):,.0f}",
     ]
     return lines + [f"  {line}" for line in loss_lines(s)]
+
+
+def masking_cap_lines(stats: dict) -> list[str]:
+    """One line when ``--max-predictions-per-seq`` keeps masking well below
+    ``--masked-lm-prob`` (Google's 20 at 512 tokens masks ~4.7 %, not 15 %): measured on
+    static records, the most the trainer will mask for ``--masking dynamic``."""
+    config, counts = stats.get("config") or {}, stats.get("counts") or {}
+    prob, cap = config.get("masked_lm_prob"), config.get("max_predictions_per_seq")
+    mean, length = counts.get("mean_sequence_length"), config.get("max_seq_length")
+    if not (prob and cap and mean and length):
+        return []
+    static = config.get("masking", "static") == "static"
+    fraction = counts.get("masked_fraction", 0.0) if static else min(prob, cap / mean)
+    if fraction >= 0.8 * prob:
+        return []
+    needed = math.ceil(prob * length)
+    how = "masks" if static else "will mask at most"
+    return [
+        f"  note: --max-predictions-per-seq {cap} caps masking: it {how} {100 * fraction:.1f}% of the tokens (mean sequence {mean:.0f} tokens), not --masked-lm-prob {prob:g}; --max-predictions-per-seq {needed} would allow {100 * prob:g}% of {length} tokens"
+    ]
 
 
 _SKIP_WORDS = {
