@@ -72,3 +72,33 @@ def os_error_in(text: str, errnos) -> OSError | None:
     named = [m for m in found if m["filename"]]
     match = (named or found)[-1]
     return OSError(int(match["errno"]), match["strerror"].strip(), match["filename"])
+
+
+# The exception a worker raised, as its traceback's text ends: ``FileNotFoundError:
+# [Errno 2] No such file or directory: 'sent.txt' [while running 'Read']``.
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:[A-Za-z_][\w.]*\.)?(?P<name>[A-Za-z_]\w*(?:Error|Exception|Exit)): (?P<text>.+)$"
+)
+
+
+def worker_exception_line(text: str) -> str | None:
+    """``Name: message`` of the innermost exception a runner's failure ``text`` (a
+    worker's traceback as the runner hands it back) reports; ``None`` without one.
+    Beam's wrappers (``RuntimeError: Pipeline ... failed``, ``Error received from SDK
+    harness``) are skipped for the worker's own exception."""
+    found = []
+    for line in text.splitlines():
+        match = _EXCEPTION_LINE.match(line)
+        if match is None:
+            continue
+        body = match["text"].split(" [while running")[0].strip()
+        if body.startswith(("Pipeline ", "Error received from SDK harness", "Traceback")):
+            continue
+        found.append(f"{match['name']}: {body}")
+    if not found:
+        return None
+    if found[-1].endswith("of RPC that terminated with:"):  # gRPC's: its details say why
+        details = re.findall(r'^\s*details = "(.*)"\s*$', text, re.MULTILINE)
+        if details:
+            return f"{found[-1].split(':')[0]}: {details[-1]}"
+    return found[-1]

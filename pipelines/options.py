@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -21,7 +23,29 @@ from pathlib import Path
 from albert_data.errors import UserError
 from vocab.base import VocabError
 
-LOCAL_RUNNERS = {"direct", "directrunner", "prismrunner", "prism"}
+# The runners albert-data runs its pipelines on, by the name Beam gives them, with the
+# short names a user may type. Local: its workers share this machine and its working
+# directory (a DirectRunner worker, or Prism's loopback workers in this process).
+RUNNERS = {
+    "DirectRunner": ("direct",),
+    "PrismRunner": ("prism",),
+    "PortableRunner": ("portable",),
+    "FlinkRunner": ("flink",),
+    "SparkRunner": ("spark",),
+    "DataflowRunner": ("dataflow",),
+}
+LOCAL_RUNNERS = ("DirectRunner", "PrismRunner")
+# Runners Beam knows that cannot run these pipelines, and why (one line each).
+REFUSED_RUNNERS = {
+    "DaskRunner": "Beam's DaskRunner cannot run these pipelines: it computes only the last leaf of a pipeline, merges tagged outputs and drops what finish_bundle emits, so shards and counts would be missing",
+    "InteractiveRunner": "the InteractiveRunner is for notebooks; use the DirectRunner (the default) on this machine",
+    "BundleBasedDirectRunner": "the BundleBasedDirectRunner runs in one thread without Beam's portable harness; use the DirectRunner",
+    "SwitchingDirectRunner": "use --runner DirectRunner (this is its internal name)",
+    "FnApiRunner": "use --runner DirectRunner (it runs on the FnApiRunner)",
+    "TestDirectRunner": "a runner for Beam's own tests; use --runner DirectRunner",
+    "TestDataflowRunner": "a runner for Beam's own tests; use --runner DataflowRunner",
+    "KafkaStreamsRunner": "the Kafka Streams runner runs streaming pipelines; these are batch jobs",
+}
 _STAGING_FLAGS = (
     "--setup_file",
     "--extra_package",
@@ -32,8 +56,31 @@ _STAGING_FLAGS = (
 )
 
 
+def resolve_runner(name: str | None) -> str | None:
+    """The runner ``name`` stands for, as Beam names it (``flink``, ``FlinkRunner`` and
+    ``apache_beam.runners.portability.flink_runner.FlinkRunner`` are ``FlinkRunner``);
+    one line naming the supported runners for any other, and saying why for a Beam
+    runner that cannot run these pipelines."""
+    if name is None:
+        return None
+    key = name.strip().rsplit(".", 1)[-1].lower()
+    for canonical, short in RUNNERS.items():
+        if key in (canonical.lower(), *short):
+            return canonical
+    for refused, why in REFUSED_RUNNERS.items():
+        if key in (refused.lower(), refused.lower().removesuffix("runner")):
+            raise UserError(f"--runner {name}: {why}")
+    supported = ", ".join(f"{c} ({s[0]})" for c, s in RUNNERS.items())
+    raise UserError(f"--runner {name} is not a runner albert-data runs on; use one of {supported}")
+
+
 def is_local(runner: str | None) -> bool:
-    return runner is None or runner.lower() in LOCAL_RUNNERS
+    """Whether ``runner``'s workers share this machine and its working directory."""
+    return runner is None or resolve_runner(runner) in LOCAL_RUNNERS
+
+
+def is_direct(runner: str | None) -> bool:
+    return runner is None or resolve_runner(runner) == "DirectRunner"
 
 
 def build_options(
@@ -61,7 +108,7 @@ def build_options(
         logging.CRITICAL
     )
     args = list(pass_through)
-    if runner is None or runner.lower() in ("direct", "directrunner"):
+    if is_direct(runner):
         workers = num_workers or os.cpu_count() or 1
         args = [
             "--runner=DirectRunner",
@@ -73,7 +120,7 @@ def build_options(
             *args,
         ]
     else:
-        args = [f"--runner={runner}", *args]
+        args = [f"--runner={resolve_runner(runner)}", *args]
         if job_name and not any(a.startswith("--job_name") for a in args):
             args.append(f"--job_name={job_name}")
         if not is_local(runner) and not any(a.split("=")[0] in _STAGING_FLAGS for a in args):
@@ -111,7 +158,7 @@ def check_paths_for_runner(runner: str | None, paths: dict[str, list[str]]) -> N
     up front instead of failing on the workers. ``paths`` maps a flag name to its paths."""
     from albert_data.files.fileio import is_remote
 
-    if runner is None or runner.lower() not in ("dataflowrunner", "dataflow"):
+    if runner is None or resolve_runner(runner) != "DataflowRunner":
         return
     for flag, values in paths.items():
         local = [p for p in values if not is_remote(p)]
@@ -135,6 +182,32 @@ def _staging_dir(prefix: str) -> Path:
     return path
 
 
+def _source_copy(root: Path, dest: Path) -> Path:
+    """What the wheel is built from, copied out of the checkout (setuptools leaves
+    ``build/`` and ``*.egg-info`` in the directory it builds)."""
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+    dest.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (root / name).is_file():
+            shutil.copy2(root / name, dest / name)
+    for package in ("albert_data", "pipelines", "vocab"):
+        shutil.copytree(root / package, dest / package, ignore=skip)
+    return dest
+
+
+def _can_build_here() -> bool:
+    """Whether this interpreter's own setuptools can build the wheel (as new as
+    pyproject.toml's build requirement): then pip need not install one in an isolated
+    environment first, which takes seconds and an index."""
+    try:
+        from importlib.metadata import version
+
+        major = int(version("setuptools").split(".")[0])
+    except Exception:  # noqa: BLE001 - not installed, or an unreadable version
+        return False
+    return major >= 77
+
+
 def staging_args() -> list[str]:
     """Options that ship this package to remote workers (their files are removed when
     this process exits)."""
@@ -146,11 +219,15 @@ def staging_args() -> list[str]:
         req.write_text(f"albert-data=={__version__}\n")
         return [f"--requirements_file={req}"]
     out = _staging_dir("albert-data-wheel-")
+    source = _source_copy(root, out / "src")  # setuptools writes build/ into its source
+    own = ["--no-build-isolation"] if _can_build_here() else []
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(root)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *own]
+        + ["-w", str(out), str(source)],
         capture_output=True,
         text=True,
     )
+    shutil.rmtree(source, ignore_errors=True)
     wheels = sorted(out.glob("albert_data-*.whl"))
     if result.returncode != 0 or not wheels:
         shutil.rmtree(out, ignore_errors=True)
@@ -189,6 +266,53 @@ def run_pipeline(pipeline, *, wait: bool = True) -> object:
         raise
 
 
+def job_failure(
+    err: BaseException,
+    *,
+    runner: str | None,
+    options: dict,
+    job_id: str | None = None,
+    submitted: bool = True,
+) -> str:
+    """One line for a job on a remote runner that could not be submitted
+    (``submitted=False``) or failed: a bad input or unusable vocabulary a worker met,
+    else the worker's exception, else the job's end, with where its log is. A full disk
+    or a forbidden location met by a worker is raised as the ``OSError`` the CLI
+    describes in one line."""
+    import grpc
+
+    from pipelines.errors import worker_exception_line
+
+    message = str(err)
+    for marker in ("UserError: ", "VocabError: "):
+        if marker in message:
+            line = message.split(marker, 1)[1].splitlines()[0]
+            return line.split(" [while running")[0].strip().strip("'\"")
+    os_error = _worker_os_error(message)
+    if os_error is not None:
+        raise os_error from None
+    if not submitted:
+        endpoint = options.get("job_endpoint")
+        if isinstance(err, grpc.FutureTimeoutError) and endpoint:
+            timeout = options.get("job_server_timeout")
+            return f"no job service answered at --job_endpoint {endpoint} within {timeout} s; start it (README, Runners) or correct the address"
+        first = (message.strip().splitlines() or [""])[0][:300]
+        return f"the {runner} job could not be submitted: {type(err).__name__}: {first}".rstrip(
+            ": "
+        )
+    where = (
+        "the job's page in the Dataflow console"
+        if runner == "DataflowRunner"
+        else "the job service's log"
+    )
+    worker = worker_exception_line(message)
+    job = f"the {runner} job {job_id}" if job_id else f"the {runner} job"
+    if worker:
+        return f"{job} failed: {worker} (the full traceback is in {where})"
+    first = (message.strip().splitlines() or [type(err).__name__])[0][:300]
+    return f"{job} failed: {first} (see {where})"
+
+
 def _worker_os_error(message: str) -> OSError | None:
     """A full disk, a file-size limit or a forbidden location met inside a worker, as
     the ``OSError`` the CLI turns into one line (``fileio.describe_os_error``)."""
@@ -218,13 +342,34 @@ def counter(result, name: str) -> int:
     return int(sum(c.committed or 0 for c in found))
 
 
-def known_beam_options() -> set[str]:
-    """Every ``--option`` a registered ``PipelineOptions`` subclass defines (Beam's own
-    and any a runner or user module registered by being imported)."""
+_RUNNER_MODULES = {
+    "DirectRunner": "apache_beam.runners.direct.direct_runner",
+    "PrismRunner": "apache_beam.runners.portability.prism_runner",
+    "PortableRunner": "apache_beam.runners.portability.portable_runner",
+    "FlinkRunner": "apache_beam.runners.portability.flink_runner",
+    "SparkRunner": "apache_beam.runners.portability.spark_runner",
+    "DataflowRunner": "apache_beam.runners.dataflow.dataflow_runner",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _beam_parser(runner: str | None = None):
+    """An ``argparse`` parser holding every option a registered ``PipelineOptions``
+    subclass defines: Beam's own, and those of ``runner``'s module (imported first, as
+    a runner registers its options by being imported)."""
     import argparse
+    import importlib
 
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    try:
+        canonical = resolve_runner(runner)
+    except UserError:
+        canonical = None  # refused in one line by the command right after
+    if canonical in _RUNNER_MODULES:
+        # e.g. Dataflow without apache-beam[gcp]: Beam says so when it runs
+        with contextlib.suppress(ImportError):
+            importlib.import_module(_RUNNER_MODULES[canonical])
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     seen: set[str] = set()
     pending = list(PipelineOptions.__subclasses__())
@@ -238,10 +383,29 @@ def known_beam_options() -> set[str]:
             cls._add_argparse_args(parser)  # noqa: SLF001 - Beam's registration hook
         except argparse.ArgumentError:
             continue  # the same option registered twice (a class defined twice)
+    return parser
+
+
+def known_beam_options(runner: str | None = None) -> set[str]:
+    """Every ``--option`` Beam (and ``runner``'s module) defines."""
+    parser = _beam_parser(runner)
     return {opt for action in parser._actions for opt in action.option_strings}  # noqa: SLF001
 
 
-def check_known_options(pass_through: list[str], *, command_options: tuple[str, ...] = ()) -> None:
+def beam_option_arity(name: str, *, runner: str | None = None) -> int | None:
+    """How many values Beam's definition of ``--name`` takes: 0 for a flag
+    (``--save_main_session``), 1 for an option with a value (``--project``), ``None``
+    when Beam does not define it."""
+    parser = _beam_parser(runner)
+    for action in parser._actions:  # noqa: SLF001
+        if name in action.option_strings:
+            return 0 if action.nargs == 0 else 1
+    return None
+
+
+def check_known_options(
+    pass_through: list[str], *, command_options: tuple[str, ...] = (), runner: str | None = None
+) -> None:
     """Refuse a pass-through option that neither the command (``command_options``, e.g.
     ``("--min-sentences", ...)``) nor Beam knows, naming the closest known option: Beam
     would otherwise ignore a misspelled option in silence."""
@@ -253,7 +417,7 @@ def check_known_options(pass_through: list[str], *, command_options: tuple[str, 
             continue
         name = token.split("=", 1)[0]
         if known is None:
-            known = known_beam_options()
+            known = known_beam_options(runner)
         if name in known or name in command_options:
             continue
         close = difflib.get_close_matches(name, [*command_options, *sorted(known)], n=1)

@@ -2,28 +2,27 @@
 
 Commands take ``INPUTS...`` and let unknown options through to Beam; Click then hands
 both over mixed in one list. ``--name=value`` and a bare ``--flag`` are options;
-``--name value`` takes ``value`` unless it names an existing local file, directory or
-glob match (then it is an input). ``--name=value`` is never ambiguous.
+``--name value`` takes ``value`` when Beam defines ``--name`` as an option with a value
+(``--project p``), and not when it defines a flag (``--save_main_session a.txt``: the
+file is an input). An option Beam does not define takes no value here; the command then
+refuses it in one line, naming the closest known option. Beam's options are those of the
+chosen runner too (its module is imported first, registering them).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 
 
-def _is_local_input(token: str) -> bool:
-    return os.path.exists(token) or bool(glob.glob(token))
+def _takes_value(name: str, runner: str | None) -> bool:
+    from pipelines.options import beam_option_arity
+
+    return beam_option_arity(name, runner=runner) == 1
 
 
-def _is_bare_option(tokens: list[str], i: int) -> bool:
-    """``tokens[i]`` (``--name``) carries no separate value."""
-    if "=" in tokens[i] or i + 1 == len(tokens) or tokens[i + 1].startswith("-"):
-        return True
-    return _is_local_input(tokens[i + 1])
-
-
-def split_pass_through(tokens: list[str]) -> tuple[list[str], list[str]]:
+def split_pass_through(
+    tokens: list[str], *, runner: str | None = None
+) -> tuple[list[str], list[str]]:
     """(inputs, Beam options as ``--name=value`` or ``--flag``) from Click's mixed list."""
     inputs: list[str] = []
     options: list[str] = []
@@ -32,7 +31,12 @@ def split_pass_through(tokens: list[str]) -> tuple[list[str], list[str]]:
         token = tokens[i]
         if not token.startswith("--"):
             inputs.append(token)
-        elif _is_bare_option(tokens, i):
+        elif (
+            "=" in token
+            or i + 1 == len(tokens)
+            or tokens[i + 1].startswith("--")
+            or not _takes_value(token, runner)
+        ):
             options.append(token)
         else:
             options.append(f"{token}={tokens[i + 1]}")
@@ -42,16 +46,30 @@ def split_pass_through(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 BEAM_OPTS = ("runner", "num_workers", "range_bytes", "shuffle", "progress")
+# The one switch between the local fast path and Beam's stock DirectRunner (README,
+# "Runners"): set to 1 to run DirectRunner jobs exactly as Beam ships them.
+STOCK_BEAM_ENV = "ALBERT_DATA_STOCK_BEAM"
+
+
+def stock_beam() -> bool:
+    """Whether the user asked for Beam's stock DirectRunner (``ALBERT_DATA_STOCK_BEAM=1``)."""
+    return os.environ.get(STOCK_BEAM_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def beam_settings(ctx, opts: dict, beam_args: list[str]):
     """The command's Beam options popped from ``opts`` (Click's parsed options) as
-    :class:`~albert_data.jobs.beam_job.BeamSettings`, with the pass-through ones."""
+    :class:`~albert_data.jobs.beam_job.BeamSettings`, with the pass-through ones; the
+    runner by the name Beam gives it (``flink`` is ``FlinkRunner``)."""
     from albert_data.jobs.beam_job import BeamSettings
+    from pipelines.options import resolve_runner
 
     own = tuple(name for param in ctx.command.params for name in getattr(param, "opts", ()))
+    settings = {k: opts.pop(k) for k in BEAM_OPTS if k in opts}
+    if "runner" in settings:
+        settings["runner"] = resolve_runner(settings["runner"])
     return BeamSettings(
-        **{k: opts.pop(k) for k in BEAM_OPTS if k in opts},
+        **settings,
         pass_through=tuple(beam_args),
         command_options=tuple(o for o in own if o.startswith("--")),
+        fast_path=not stock_beam(),
     )

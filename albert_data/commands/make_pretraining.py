@@ -145,7 +145,9 @@ def make_pretraining(ctx, **opts):
         run,
     )
 
-    inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
+    inputs, beam_args = split_pass_through(
+        list(opts.pop("inputs")) + list(ctx.args), runner=opts.get("runner")
+    )
     if not inputs:
         raise UserError("no INPUTS given; name the sentence-per-line files, globs or directories")
     beam = beam_settings(ctx, opts, beam_args)

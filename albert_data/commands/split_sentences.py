@@ -96,7 +96,9 @@ def split_sentences(ctx, **opts):
     from albert_data.text.documents import SplitConfig
     from albert_data.text.rawtext import ReadConfig
 
-    inputs, beam_args = split_pass_through(list(opts.pop("inputs")) + list(ctx.args))
+    inputs, beam_args = split_pass_through(
+        list(opts.pop("inputs")) + list(ctx.args), runner=opts.get("runner")
+    )
     if not inputs:
         raise UserError("no INPUTS given; name the raw text files, globs or directories to split")
     beam = beam_settings(ctx, opts, beam_args)

@@ -119,12 +119,17 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     from albert_data.text.normalize import Normalization
     from vocab.spm_recipe import SpmRecipe, recipe_for
 
-    positional, beam_args = split_pass_through(list(inputs) + list(ctx.args))
+    positional, beam_args = split_pass_through(
+        list(inputs) + list(ctx.args), runner=opts.get("runner")
+    )
     if beam_args:  # a misspelled option is named with the closest one, --runner or not
         from pipelines.options import check_known_options
 
         names = tuple(o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts))
-        check_known_options(beam_args, command_options=names)
+        check_known_options(beam_args, command_options=names, runner=opts.get("runner"))
+    from pipelines.options import resolve_runner
+
+    opts["runner"] = resolve_runner(opts["runner"])
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
     recipe = recipe_for(opts["lang"], **_take(opts, SpmRecipe))

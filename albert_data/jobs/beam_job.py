@@ -40,6 +40,7 @@ class BeamSettings:
     shuffle: str = "auto"
     progress: bool = True
     command_options: tuple[str, ...] = ()  # the command's own flags, for "did you mean"
+    fast_path: bool = True  # the DirectRunner's local fast path; False: Beam's stock one
 
     @property
     def local(self) -> bool:
@@ -49,7 +50,9 @@ class BeamSettings:
 
     @property
     def direct(self) -> bool:
-        return self.runner is None or self.runner.lower() in ("direct", "directrunner")
+        from pipelines.options import is_direct
+
+        return is_direct(self.runner)
 
     @property
     def dry_run(self) -> bool:
@@ -81,7 +84,9 @@ class BeamSettings:
 
 def check_settings(settings: BeamSettings) -> None:
     """Refuse contradictory runner options before any work."""
-    from pipelines.options import check_known_options
+    from pipelines.options import check_known_options, resolve_runner
+
+    resolve_runner(settings.runner)  # one line for a runner these pipelines cannot use
 
     if settings.pass_through and settings.runner is None:
         # A misspelled option of the command is named as such, with the closest one;
@@ -104,7 +109,34 @@ def check_settings(settings: BeamSettings) -> None:
     ):
         if value is not None and value < 1:
             raise UserError(f"{flag} {value} must be >= 1")
-    check_known_options(list(settings.pass_through), command_options=settings.command_options)
+    if settings.num_workers is not None and not settings.direct:
+        raise UserError(
+            f"--num-workers {settings.num_workers} sets the DirectRunner's worker processes; {resolve_runner(settings.runner)} chooses its own ({_WORKER_OPTIONS}): drop --num-workers"
+        )
+    check_known_options(
+        list(settings.pass_through),
+        command_options=settings.command_options,
+        runner=settings.runner,
+    )
+
+
+_WORKER_OPTIONS = (
+    "Dataflow: --num_workers/--max_num_workers; Flink: --parallelism; Spark: the cluster's "
+    "executors; a worker pool: its own processes"
+)
+
+
+def job_paths(settings: BeamSettings, inputs, output: str) -> tuple[tuple[str, ...], str]:
+    """``inputs`` and ``output`` as the job's workers must see them: on a runner whose
+    workers may not share this process's working directory (the portable runner, Flink,
+    Spark), local paths are made absolute here, before they enter the job."""
+    if settings.local:
+        return tuple(inputs), output
+
+    def absolute(path: str) -> str:
+        return path if fileio.is_remote(path) else os.path.abspath(path)
+
+    return tuple(absolute(p) for p in inputs), absolute(output)
 
 
 def check_paths(settings: BeamSettings, paths: dict[str, list[str]]) -> None:
@@ -202,6 +234,7 @@ class WorkDir:
 
     path: str
     created: tuple[str, ...] = ()  # local output directories this run made, deepest first
+    dry_run: bool = False  # nothing was written: nothing to remove (no storage call)
 
     @classmethod
     def create(cls, parent: str, kind: str, *, dry_run: bool = False) -> WorkDir:
@@ -210,6 +243,7 @@ class WorkDir:
         work = cls(
             f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}",
             created=() if dry_run else _missing_dirs(parent),
+            dry_run=dry_run,
         )
         if not dry_run:
             try:
@@ -231,7 +265,10 @@ class WorkDir:
         return None
 
     def remove(self) -> None:
-        fileio.remove_tree(self.path)
+        """Delete the work directory (a dry run wrote none: no call to its storage, which
+        for a ``gs://`` path would wait minutes on retries without credentials)."""
+        if not self.dry_run:
+            fileio.remove_tree(self.path)
 
     @contextlib.contextmanager
     def removed_at_end(self):
@@ -352,24 +389,34 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     """Build the pipeline, run it to the end and return Beam's result; the first bad
     input a worker met is raised as a :class:`UserError`. In a dry run the job's step
     names are printed after ``job steps:`` and ``None`` is returned."""
-    from pipelines.options import run_pipeline
+    from albert_data.jobs.beam_console import private_temp_dir
 
     if settings.dry_run or not settings.local:
+        from albert_data.jobs.beam_console import quiet_console
         from pipelines.errors import raise_first_error
+        from pipelines.options import run_pipeline
 
-        pipeline = _pipeline(settings, spec)
-        if settings.dry_run:
-            result = run_pipeline(pipeline)
-            say("job steps:")
-            for name in job_step_names(result):
-                say(name)
-            return None
-        result = _run_remote(pipeline, say=say)
+        # Beam's submission (staging, the requirements cache, the portable runner's
+        # artifact service) makes temporary directories it never removes: a root of
+        # the run's own, removed at the end, keeps them out of $TMPDIR. What Beam logs
+        # (a failed job's tracebacks, relayed from the job service) goes to a log file.
+        with quiet_console(enabled=True) as console, private_temp_dir():
+            pipeline = _pipeline(settings, spec)
+            if settings.dry_run:
+                result = run_pipeline(pipeline)
+                console.say("job steps:")
+                for name in job_step_names(result):
+                    console.say(name)
+                return None
+            result = _run_remote(pipeline, spec, say=console.say)
         raise_first_error(spec.error_path)
         return result
-    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    if not settings.fast_path:
+        return _run_stock(settings, spec, say=say)
+    from albert_data.jobs.beam_console import quiet_console
     from albert_data.jobs.beam_progress import watch_progress
     from pipelines.lean_beam import without_optional_io
+    from pipelines.options import run_pipeline
 
     lean = settings.direct and spec.local_files
     with (
@@ -393,6 +440,23 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     return result
 
 
+def _run_stock(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]):
+    """The job on Beam's stock DirectRunner, as Beam ships it: none of the local fast
+    path's Beam internals (no patched caches, no import hook, no ``FnApiRunner`` built
+    here, no warm workers). The same bytes, more slowly (``ALBERT_DATA_STOCK_BEAM=1``)."""
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    from albert_data.jobs.beam_progress import watch_progress
+    from pipelines.errors import raise_first_error
+    from pipelines.options import run_pipeline
+
+    with quiet_console(enabled=True) as console, private_temp_dir():
+        pipeline = _pipeline(settings, spec)
+        with watch_progress(settings, spec, console=console):
+            result = run_pipeline(pipeline)
+    raise_first_error(spec.error_path)
+    return result
+
+
 def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
     """Worker processes started before Beam is imported here, for a DirectRunner run
     with more than one worker (unless the user chose a ``--direct_running_mode``);
@@ -407,13 +471,17 @@ def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
 
 
 def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
-    """The job's pipeline, built; on the DirectRunner run by its ``FnApiRunner``."""
+    """The job's pipeline, built; on the DirectRunner's fast path run by its
+    ``FnApiRunner`` built here (with Beam's per-object caches, ``pipelines.beam_caches``)."""
     import apache_beam as beam
 
-    from pipelines import beam_caches
     from pipelines.options import build_options, direct_runner
 
-    beam_caches.install()
+    fast = settings.direct and settings.fast_path
+    if fast:
+        from pipelines import beam_caches
+
+        beam_caches.install()
 
     options = build_options(
         runner=settings.runner,
@@ -422,28 +490,70 @@ def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
         job_name=spec.job_name,
         warm_workers=warm is not None,
     )
-    runner = direct_runner(options, warm) if settings.direct else None
+    runner = direct_runner(options, warm) if fast else None
     pipeline = beam.Pipeline(runner=runner, options=options)
     spec.build(pipeline)
     return pipeline
 
 
-def _run_remote(pipeline, *, say: Callable[[str], None]):
+def _run_remote(pipeline, spec: JobSpec, *, say: Callable[[str], None]):
     """Submit, name the job (and its console URL on Dataflow), report each state change
-    until it ends; a failed job is one line naming its id."""
+    until it ends. Every failure is one line: the submission's, the first bad input a
+    worker reported (in input order), the worker's exception, or the job's end state."""
     from apache_beam.runners.runner import PipelineState
 
-    from pipelines.options import run_pipeline
+    from pipelines.errors import raise_first_error
+    from pipelines.options import job_failure, run_pipeline
 
-    result = run_pipeline(pipeline, wait=False)
-    job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
-    if job_id:
-        options = pipeline.options.get_all_options()
+    options = pipeline.options.get_all_options()
+    runner = options.get("runner")
+    try:
+        result = run_pipeline(pipeline, wait=False)
+    except (UserError, OSError):
+        raise
+    except Exception as err:  # noqa: BLE001 - each runner fails its submission its own way
+        raise UserError(job_failure(err, runner=runner, options=options, submitted=False)) from None
+    job_id = _job_id(result)
+    if runner == "DataflowRunner" and job_id:
         url = (
             f"https://console.cloud.google.com/dataflow/jobs/{options.get('region')}/{job_id}"
             f"?project={options.get('project')}"
         )
         say(f"job {job_id} submitted: {url}")
+    elif job_id:
+        say(f"job {job_id} submitted to {runner}")
+    try:
+        state = _wait(result, runner, say=say)
+    except (UserError, OSError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # noqa: BLE001 - a failed job is raised by wait_until_finish
+        raise_first_error(spec.error_path)
+        raise UserError(job_failure(err, runner=runner, options=options, job_id=job_id)) from None
+    if state != PipelineState.DONE:
+        raise_first_error(spec.error_path)
+        raise UserError(
+            f"the {runner} job {job_id or ''} ended {state}; {_log_hint(runner)}".replace("  ", " ")
+        )
+    return result
+
+
+def _job_id(result) -> str | None:
+    job_id = getattr(result, "job_id", None)
+    if callable(job_id):
+        return job_id()
+    return getattr(result, "_job_id", None)  # the portable runner's
+
+
+def _log_hint(runner: str | None) -> str:
+    if runner == "DataflowRunner":
+        return "see the job's page in the Dataflow console for the worker errors"
+    return "the job service's log has the workers' errors"
+
+
+def _wait(result, runner: str | None, *, say: Callable[[str], None]) -> str:
+    """Wait for the job to end, saying each state it reaches; its final state."""
+    from apache_beam.runners.runner import PipelineState
+
     last = None
     while True:
         state = str(getattr(result, "state", "UNKNOWN"))
@@ -451,16 +561,16 @@ def _run_remote(pipeline, *, say: Callable[[str], None]):
             say(f"job state: {state}")
             last = state
         if PipelineState.is_terminal(state):
-            break
-        try:
-            result.wait_until_finish(duration=30_000)
-        except TypeError:  # a runner without a timeout: wait to the end
+            return state
+        if runner == "DataflowRunner":
+            result.wait_until_finish(duration=30_000)  # a state line every 30 s at most
+            continue
+        try:  # other runners wait to the end (the portable one reads its messages once)
             result.wait_until_finish()
-    if "FAILED" in state or "CANCELLED" in state:
-        raise UserError(
-            f"the {pipeline.options.get_all_options().get('runner')} job {job_id or ''} ended {state}; see the runner's job page for the worker errors"
-        )
-    return result
+        except (TypeError, NotImplementedError):  # a runner without waiting: poll
+            import time
+
+            time.sleep(5)
 
 
 def job_step_names(result) -> list[str]:

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from albert_data import __version__
 from albert_data.errors import UserError
@@ -25,6 +25,7 @@ from albert_data.jobs.beam_job import (
     check_settings,
     clear_leftovers,
     expand_inputs,
+    job_paths,
     plan_inputs,
     publish,
     run_job,
@@ -283,6 +284,8 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
     start = time.monotonic()
     config = req.config
     check_settings(req.beam)
+    inputs, output = job_paths(req.beam, req.inputs, req.output)
+    req = replace(req, inputs=inputs, output=output)
     tokenizer = load_tokenizer(
         spm_model=req.spm_model,
         vocab_file=req.vocab_file,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
@@ -23,6 +23,7 @@ from albert_data.jobs.beam_job import (
     check_paths,
     check_settings,
     clear_leftovers,
+    job_paths,
     plan_inputs,
     publish,
     run_job,
@@ -87,6 +88,8 @@ def run(req: SplitSentencesRequest, *, say: Say = say) -> SplitSentencesResult:
     start = time.monotonic()
     if req.beam is not None:
         check_settings(req.beam)
+        inputs, output = job_paths(req.beam, req.inputs, req.output)
+        req = replace(req, inputs=inputs, output=output)
     dry = req.beam is not None and req.beam.dry_run
     files = _input_files(req)
     if not dry:

@@ -213,7 +213,8 @@ def _sample_on_runner(files: list[str], req: SpmTrainRequest) -> tuple[list[str]
     engine without the DirectRunner's Prism attempt, and a heartbeat while it runs."""
     from pipelines.options import is_local
 
-    if not is_local(req.runner):
+    if not is_local(req.runner):  # its workers may not share this working directory
+        files = [f if fileio.is_remote(f) else os.path.abspath(f) for f in files]
         return _run_sample_pipeline(files, req)
     from albert_data.jobs.beam_console import private_temp_dir, quiet_console
     from albert_data.jobs.reporting import Heartbeat
@@ -234,7 +235,7 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     import apache_beam as beam
     from apache_beam.io.filesystems import FileSystems
 
-    from pipelines.options import build_options, counter, direct_runner, run_pipeline
+    from pipelines.options import build_options, counter, direct_runner, is_direct, run_pipeline
     from pipelines.spm_sample import LINES_READ, build_sample_pipeline
 
     options = build_options(
@@ -245,7 +246,7 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     if own_temp:
         temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
     prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
-    direct = req.runner.lower() in ("direct", "directrunner")
+    direct = is_direct(req.runner)
     pipeline = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
     build_sample_pipeline(
         pipeline, files, k=req.recipe.input_sentence_size, seed=req.seed, output_prefix=prefix
