@@ -215,16 +215,26 @@ def _wordpiece_for_export(req: ExportRequest, ours, recorded: dict, notes: list[
     )
 
 
+def no_tokenizer_note(recorded: dict) -> str:
+    """The line said when the Hugging Face directory is written without a tokenizer."""
+    path = recorded.get("path")
+    flag = "--vocab-file" if recorded.get("kind") == "wordpiece" else "--spm-model"
+    named = f" ({flag} {path}, which the records' stats.json names)" if path else ""
+    return f"note: no vocabulary given, so the Hugging Face directory has no tokenizer (AutoTokenizer cannot load it); pass --spm-model PREFIX.model or --vocab-file vocab.txt, the vocabulary the records were made with{named}"
+
+
 def tokenizer_files(req: ExportRequest, config, config_path: str, notes: list[str]) -> dict:
     """The Hugging Face tokenizer files, after checking the vocabulary against the model
     and the records; ``{}`` without a vocabulary."""
     from albert_data.interop.hf_tokenizer_files import sentencepiece_files, wordpiece_files
 
     vocab_path = req.spm_model or req.vocab_file
-    if not vocab_path:
-        return {}
     files = _provenance_files(req)
     recorded = recorded_vocabulary(files)
+    if not vocab_path:
+        if FORMATS["hf"] in req.chosen_formats():
+            notes.append(no_tokenizer_note(recorded))
+        return {}
     ours = _our_tokenizer(req, recorded)
     if ours.vocab_size != config.vocab_size:
         raise UserError(
