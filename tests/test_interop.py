@@ -166,6 +166,18 @@ def _inputs(c, seed=1):
     return ids, mask, seg, positions
 
 
+@pytest.fixture(scope="module")
+def source_models() -> dict:
+    """Tiny models with seeded weights, built once for the module by share type: the tests
+    only read them (export, save, a forward pass), so they can share them."""
+    models = {}
+    for seed, share_type in ((3, "all"), (6, "none")):
+        model = build_pretraining_model(tiny_config(share_type=share_type))
+        initialize_weights(model, seed)
+        models[share_type] = model
+    return models
+
+
 def _model_outputs(model, ids, mask, seg, positions):
     out = model(
         {"input_ids": ids, "input_mask": mask, "segment_ids": seg, "masked_lm_positions": positions}
@@ -221,10 +233,9 @@ def test_import_rejects_shape_mismatch_before_assigning(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_google_export_round_trips(tmp_path):
+def test_google_export_round_trips(tmp_path, source_models):
     config = tiny_config()
-    model = build_pretraining_model(config)
-    initialize_weights(model, 3)
+    model = source_models["all"]
     prefix = write_google_checkpoint(model, tmp_path / "google", step=42)
     assert prefix.endswith("model.ckpt-42")
     names = dict(tf.train.list_variables(prefix))
@@ -241,10 +252,9 @@ def test_google_export_round_trips(tmp_path):
         np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_own_checkpoint_as_init_checkpoint(tmp_path):
+def test_own_checkpoint_as_init_checkpoint(tmp_path, source_models):
     config = tiny_config()
-    model = build_pretraining_model(config)
-    initialize_weights(model, 4)
+    model = source_models["all"]
     prefix = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
     other = build_pretraining_model(config)
     report = init_from_checkpoint(other, prefix)
@@ -253,10 +263,9 @@ def test_own_checkpoint_as_init_checkpoint(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_saved_model_reproduces_the_encoder(tmp_path):
+def test_saved_model_reproduces_the_encoder(tmp_path, source_models):
     config = tiny_config()
-    model = build_pretraining_model(config)
-    initialize_weights(model, 5)
+    model = source_models["all"]
     export_saved_model(model, str(tmp_path / "sm"))
     serving = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
     ids, mask, seg, positions = _inputs(config)
@@ -279,8 +288,8 @@ def test_layouts_without_google_equivalent_are_refused(tmp_path):
         export_huggingface(model, tmp_path / "hf")
 
 
-def test_huggingface_export_files(tmp_path):
-    model = build_pretraining_model(tiny_config(share_type="none"))
+def test_huggingface_export_files(tmp_path, source_models):
+    model = source_models["none"]
     export_huggingface(model, tmp_path / "hf")
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
     assert config["model_type"] == "albert" and config["hidden_act"] == "gelu_new"
@@ -295,12 +304,11 @@ def test_huggingface_export_files(tmp_path):
 
 
 @pytest.mark.parametrize("share_type", ["all", "none"])
-def test_huggingface_export_matches_transformers(tmp_path, share_type):
+def test_huggingface_export_matches_transformers(tmp_path, share_type, source_models):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     config = tiny_config(share_type=share_type)
-    model = build_pretraining_model(config)
-    initialize_weights(model, 6)
+    model = source_models[share_type]
     export_huggingface(model, tmp_path / "hf")
     hf = transformers.AlbertForPreTraining.from_pretrained(str(tmp_path / "hf")).eval()
     ids, mask, seg, _ = _inputs(config)
