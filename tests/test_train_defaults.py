@@ -9,11 +9,17 @@ import shutil
 import pytest
 
 from albert_data.errors import UserError
-from albert_data.jobs.train import TrainRequest, run, schedule_warnings, with_record_shape
+from albert_data.jobs.train import (
+    TrainRequest,
+    run,
+    schedule_warnings,
+    train_request,
+    with_record_shape,
+)
 
 
 def request(records, tmp_path, **changes) -> TrainRequest:
-    return TrainRequest(records=(str(records),), model_dir=str(tmp_path / "model"), **changes)
+    return train_request(records=(str(records),), model_dir=str(tmp_path / "model"), **changes)
 
 
 def test_the_shape_comes_from_stats_json(made, tmp_path):
@@ -56,7 +62,7 @@ def test_records_of_two_shapes_are_refused(made, tmp_path):
     stats = json.loads((other / "stats.json").read_text())
     stats["record_shape"] = {"max_seq_length": 128, "max_predictions_per_seq": 20}
     (other / "stats.json").write_text(json.dumps(stats))
-    both = TrainRequest(
+    both = train_request(
         records=(str(made["records"]), str(other)), model_dir=str(tmp_path / "model")
     )
     with pytest.raises(UserError, match="records of one shape"):
@@ -64,10 +70,10 @@ def test_records_of_two_shapes_are_refused(made, tmp_path):
 
 
 def test_a_run_shorter_than_its_warm_up_is_warned_about():
-    (line,) = schedule_warnings(TrainRequest(records=("r",), model_dir="m", num_train_steps=300))
+    (line,) = schedule_warnings(train_request(records=("r",), model_dir="m", num_train_steps=300))
     assert "--num-warmup-steps 3125" in line and "--num-train-steps 300" in line
     assert "--num-warmup-steps 8" in line  # 2.5 % of the run
-    assert schedule_warnings(TrainRequest(records=("r",), model_dir="m")) == []
+    assert schedule_warnings(train_request(records=("r",), model_dir="m")) == []
 
 
 def test_training_on_records_made_at_64_needs_no_shape_flags(made, tmp_path):

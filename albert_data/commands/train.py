@@ -6,6 +6,13 @@ import sys
 
 import click
 
+from albert_data.commands.defaults import option
+
+DATA = "albert_data.training.config:DataConfig"
+OPT = "albert_data.training.config:OptimizerConfig"
+RUN = "albert_data.training.config:TrainConfig"
+DYN = "albert_data.training.config:DynamicMaskingConfig"
+
 
 @click.command("train")
 @click.option(
@@ -33,80 +40,73 @@ import click
 )
 @click.option(
     "--vocab-size",
-    type=click.IntRange(min=1),
+    type=int,
     help="Override the preset's vocab_size (30000); with --vocab the vocabulary's size is used.",
 )
-@click.option(
+@option(
     "--max-seq-length",
-    type=click.IntRange(min=2),
-    default=None,
-    help="Default: the records' stats.json (512 without one); a value it contradicts is refused.",
+    type=int,
+    default_from=f"{DATA}.max_seq_length",
+    shown=lambda _: None,
+    described=lambda value: f"the records' stats.json, else {value}",
+    help="A value the records' stats.json contradicts is refused.",
 )
-@click.option(
+@option(
     "--max-predictions-per-seq",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Default: the records' stats.json (20 without one); a value it contradicts is refused.",
+    type=int,
+    default_from=f"{DATA}.max_predictions_per_seq",
+    shown=lambda _: None,
+    described=lambda value: f"the records' stats.json, else {value}",
+    help="A value the records' stats.json contradicts is refused.",
 )
-@click.option(
+@option(
     "--train-batch-size",
-    type=click.IntRange(min=1),
-    default=4096,
-    show_default=True,
+    default_from=f"{DATA}.batch_size",
+    type=int,
     help="Global batch (all replicas and accumulation steps).",
 )
-@click.option("--num-train-steps", type=click.IntRange(min=1), default=125000, show_default=True)
-@click.option("--num-warmup-steps", type=click.IntRange(min=0), default=3125, show_default=True)
-@click.option(
+@option("--num-train-steps", default_from=f"{OPT}.num_train_steps", type=int)
+@option("--num-warmup-steps", default_from=f"{OPT}.num_warmup_steps", type=int)
+@option(
     "--learning-rate",
-    type=click.FloatRange(min=0, min_open=True),
-    default=0.00176,
-    show_default=True,
+    default_from=f"{OPT}.learning_rate",
+    type=float,
 )
-@click.option(
-    "--optimizer", type=click.Choice(["lamb", "adamw"]), default="lamb", show_default=True
-)
-@click.option(
+@option("--optimizer", default_from=f"{OPT}.name", type=click.Choice(["lamb", "adamw"]))
+@option(
     "--weight-decay",
-    type=click.FloatRange(min=0),
-    default=0.01,
-    show_default=True,
+    default_from=f"{OPT}.weight_decay",
+    type=float,
     help="Not applied to LayerNorm parameters and biases.",
 )
-@click.option(
+@option(
     "--clip-norm",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
+    default_from=f"{OPT}.clip_norm",
+    type=float,
     help="Clip gradients by global norm (0: off).",
 )
-@click.option("--grad-accum-steps", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option(
+@option("--grad-accum-steps", default_from=f"{RUN}.grad_accum_steps", type=int)
+@option(
     "--save-every",
-    type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
+    default_from=f"{RUN}.save_every",
+    type=int,
     help="Checkpoint every N steps.",
 )
-@click.option("--keep-checkpoints", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--log-every", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--seed", type=int, default=12345, show_default=True)
-@click.option("--shuffle-buffer", type=click.IntRange(min=1), default=10000, show_default=True)
-@click.option(
+@option("--keep-checkpoints", default_from=f"{RUN}.keep_checkpoints", type=int)
+@option("--log-every", default_from=f"{RUN}.log_every", type=int)
+@option("--seed", default_from=f"{DATA}.seed", type=int)
+@option("--shuffle-buffer", default_from=f"{DATA}.shuffle_buffer", type=int)
+@option(
     "--masking",
+    default_from=f"{DATA}.masking",
     type=click.Choice(["auto", "static", "dynamic"]),
-    default="auto",
-    show_default=True,
     help="auto: dynamic if the records carry no masks.",
 )
-@click.option(
-    "--masked-lm-prob", type=click.FloatRange(0, 1, min_open=True), default=0.15, show_default=True
-)
-@click.option(
+@option("--masked-lm-prob", default_from=f"{DYN}.masking.masked_lm_prob", type=float)
+@option(
     "--max-n",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
+    default_from=f"{DYN}.masking.max_n",
+    type=int,
     help="Longest masked n-gram (dynamic masking).",
 )
 @click.option(
@@ -121,32 +121,28 @@ import click
     is_flag=True,
     help="Train even if --vocab is not the vocabulary the records' stats.json names.",
 )
-@click.option(
+@option(
     "--mask-id",
-    type=click.IntRange(min=0),
-    default=4,
-    show_default=True,
+    default_from=f"{DYN}.mask_id",
+    type=int,
     help="[MASK] id without --vocab; replacements are mask_id+1..vocab_size-1.",
 )
-@click.option("--cls-id", type=click.IntRange(min=0), default=2, show_default=True)
-@click.option("--sep-id", type=click.IntRange(min=0), default=3, show_default=True)
-@click.option(
+@option("--cls-id", default_from=f"{DYN}.cls_id", type=int)
+@option("--sep-id", default_from=f"{DYN}.sep_id", type=int)
+@option(
     "--strategy",
+    default_from=f"{RUN}.strategy",
     type=click.Choice(["auto", "one_device", "mirrored", "tpu", "multi_worker"]),
-    default="auto",
-    show_default=True,
 )
 @click.option("--tpu", help="TPU name or grpc:// address (implies --strategy tpu under auto).")
-@click.option(
+@option(
     "--precision",
+    default_from=f"{RUN}.precision",
     type=click.Choice(["fp32", "bf16", "mixed_fp16"]),
-    default="fp32",
-    show_default=True,
 )
-@click.option(
+@option(
     "--jit/--no-jit",
-    default=True,
-    show_default=True,
+    default_from=f"{RUN}.jit",
     help="Compile the forward/backward pass with XLA (the same weights to 1e-4); --no-jit "
     "runs it op by op and starts faster. A TPU always compiles.",
 )
@@ -157,18 +153,17 @@ import click
 @click.option(
     "--eval-records", multiple=True, help="Records to evaluate on at the end (repeatable)."
 )
-@click.option("--eval-batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--eval-steps", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option(
+@option("--eval-batch-size", default_from=f"{RUN}.eval_batch_size", type=int)
+@option("--eval-steps", default_from=f"{RUN}.eval_steps", type=int)
+@option(
     "--eval-every",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
+    default_from=f"{RUN}.eval_every",
+    type=int,
     help="Also evaluate every N steps (0: only at the end).",
 )
 @click.option(
     "--max-steps-this-run",
-    type=click.IntRange(min=1),
+    type=int,
     help="Stop (with a checkpoint) after this many steps of this run.",
 )
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's C++ start-up and runtime logs.")
@@ -182,16 +177,16 @@ def train(verbose: bool, **options):
     with an error and keeps the last good checkpoint.
     """
     from albert_data.extras import require
+    from albert_data.jobs.train import run, train_request
 
+    options["records"] = tuple(options["records"])
+    options["eval_records"] = tuple(options["eval_records"])
+    request = train_request(**options)  # the range checks, before TensorFlow is imported
     require("tensorflow", command="train")
     from albert_data.jobs.tensorflow_console import quiet_tensorflow
 
     quiet_tensorflow(verbose)
-    from albert_data.jobs.train import TrainRequest, run
-
-    options["records"] = tuple(options["records"])
-    options["eval_records"] = tuple(options["eval_records"])
-    result = run(TrainRequest(**options))
+    result = run(request)
     for line in result.summary_lines():
         click.echo(line)
     if result.stopped == "sigint":

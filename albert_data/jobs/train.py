@@ -10,54 +10,84 @@ to the trainer.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from albert_data.errors import UserError
 from albert_data.jobs.reporting import Say, say
+from albert_data.pretraining.config_errors import ConfigError
+from albert_data.pretraining.masking import MaskingConfig
+from albert_data.training.config import (
+    DataConfig,
+    DynamicMaskingConfig,
+    OptimizerConfig,
+    TrainConfig,
+)
 
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """The options of one ``albert-data train`` run, as given on the command line."""
+    """One ``albert-data train`` run: the core's configs as the options set them (see
+    :func:`train_request`), and what decides the model shape and the vocabulary.
 
-    records: tuple[str, ...]
-    model_dir: str
+    ``data.dynamic`` holds the special ids of ``--mask-id`` etc.; with ``vocab`` they
+    and the replacement ids are the vocabulary's. ``max_seq_length`` and
+    ``max_predictions_per_seq`` are the record shape as given (``None``: the records'
+    ``stats.json`` says it); :func:`with_record_shape` resolves them into ``data``."""
+
+    data: DataConfig
+    optimizer: OptimizerConfig
+    run: TrainConfig
     config_path: str | None = None
     preset: str | None = None
     vocab_size: int | None = None
     vocab: str | None = None
     allow_vocab_mismatch: bool = False
-    max_seq_length: int | None = None  # None: the records' stats.json, else 512
-    max_predictions_per_seq: int | None = None  # None: the records' stats.json, else 20
-    train_batch_size: int = 4096
-    num_train_steps: int = 125000
-    num_warmup_steps: int = 3125
-    learning_rate: float = 0.00176
-    optimizer: str = "lamb"
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0
-    grad_accum_steps: int = 1
-    save_every: int = 5000
-    keep_checkpoints: int = 5
-    log_every: int = 100
-    seed: int = 12345
-    shuffle_buffer: int = 10000
-    masking: str = "auto"
-    masked_lm_prob: float = 0.15
-    max_n: int = 3
-    mask_id: int = 4
-    cls_id: int = 2
-    sep_id: int = 3
-    strategy: str = "auto"
-    tpu: str | None = None
-    precision: str = "fp32"
-    jit: bool = True
-    init_checkpoint: str | None = None
-    eval_records: tuple[str, ...] = ()
-    eval_batch_size: int = 64
-    eval_steps: int = 100
-    eval_every: int = 0
-    max_steps_this_run: int | None = None
+    max_seq_length: int | None = None
+    max_predictions_per_seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.vocab_size is not None and self.vocab_size < 1:
+            raise UserError(f"--vocab-size {self.vocab_size} must be >= 1")
+
+
+# The command's options, by the config field each sets (where the names differ), and the
+# flag that names each field in an error.
+_RENAMED = {
+    "records": "patterns",
+    "train_batch_size": "batch_size",
+    "optimizer": "name",
+    "eval_records": "eval_patterns",
+}
+_FLAGS = {field: "--" + option.replace("_", "-") for option, field in _RENAMED.items()}
+
+
+def train_request(**options) -> TrainRequest:
+    """The request of ``albert-data train``'s options (Click's names); the configs' own
+    range checks become one-line errors naming the flag. ``num_train_steps`` sets both
+    the run's length and the learning-rate schedule's."""
+    options = {_RENAMED.get(k, k): v for k, v in options.items()}
+    shape = {name: options.pop(name, None) for name in RECORD_SHAPE_DEFAULTS}
+
+    def take(cls, *skip: str) -> dict:
+        names = [f.name for f in fields(cls) if f.name in options and f.name not in skip]
+        return {name: options.pop(name) for name in names}
+
+    try:
+        run = TrainConfig(**take(TrainConfig))
+        optimizer = OptimizerConfig(
+            num_train_steps=run.num_train_steps, **take(OptimizerConfig, "num_train_steps")
+        )
+        masking = MaskingConfig(**take(MaskingConfig))
+        dynamic = DynamicMaskingConfig(masking=masking, **take(DynamicMaskingConfig, "masking"))
+        data = DataConfig(dynamic=dynamic, **take(DataConfig, "dynamic"), **_given(shape))
+    except ConfigError as err:
+        flag = _FLAGS.get(err.field, "--" + err.field.replace("_", "-"))
+        raise UserError(err.describe(flag)) from None
+    return TrainRequest(data=data, optimizer=optimizer, run=run, **shape, **options)
+
+
+def _given(shape: dict) -> dict:
+    return {name: value for name, value in shape.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -101,7 +131,10 @@ def load_vocabulary(path: str, *, recorded: dict | None = None) -> Vocabulary:
 
 
 # Google's run_pretraining.py defaults, for records without a stats.json.
-RECORD_SHAPE_DEFAULTS = {"max_seq_length": 512, "max_predictions_per_seq": 20}
+RECORD_SHAPE_DEFAULTS = {
+    "max_seq_length": DataConfig.max_seq_length,
+    "max_predictions_per_seq": DataConfig.max_predictions_per_seq,
+}
 _SHAPE_FLAGS = {
     "max_seq_length": "--max-seq-length",
     "max_predictions_per_seq": "--max-predictions-per-seq",
@@ -134,18 +167,25 @@ def with_record_shape(request: TrainRequest) -> TrainRequest:
         values[name] = next(
             v for v in (given, recorded, RECORD_SHAPE_DEFAULTS[name]) if v is not None
         )
-    return dataclasses.replace(request, **values)
+    data = request.data
+    masking = dataclasses.replace(
+        data.dynamic.masking, max_predictions_per_seq=values["max_predictions_per_seq"]
+    )
+    data = dataclasses.replace(
+        data, dynamic=dataclasses.replace(data.dynamic, masking=masking), **values
+    )
+    return dataclasses.replace(request, data=data, **values)
 
 
 def schedule_warnings(request: TrainRequest) -> list[str]:
     """One line when the run is not longer than its warm-up: the learning rate would
     never leave warm-up (it is not scaled to the run: the schedule is the one asked for)."""
-    steps, warmup = request.num_train_steps, request.num_warmup_steps
+    steps, warmup = request.optimizer.num_train_steps, request.optimizer.num_warmup_steps
     if warmup < steps:
         return []
     suggestion = max(1, round(steps * 0.025))  # ALBERT's 3 125 of 125 000 steps
     return [
-        f"warning: --num-warmup-steps {warmup} is not shorter than --num-train-steps {steps}: the learning rate never leaves warm-up nor reaches --learning-rate {request.learning_rate:g}; pass --num-warmup-steps {suggestion} (ALBERT warms up for 2.5% of the run)"
+        f"warning: --num-warmup-steps {warmup} is not shorter than --num-train-steps {steps}: the learning rate never leaves warm-up nor reaches --learning-rate {request.optimizer.learning_rate:g}; pass --num-warmup-steps {suggestion} (ALBERT warms up for 2.5% of the run)"
     ]
 
 
@@ -177,75 +217,27 @@ def model_config(request: TrainRequest, vocabulary: Vocabulary | None):
     return dataclasses.replace(config, vocab_size=size) if size else config
 
 
-def _dynamic_masking(request: TrainRequest, vocabulary: Vocabulary | None):
-    from albert_data.pretraining.masking import MaskingConfig
-    from albert_data.training.config import DynamicMaskingConfig
-
-    masking = MaskingConfig(
-        masked_lm_prob=request.masked_lm_prob,
-        max_predictions_per_seq=request.max_predictions_per_seq,
-        max_n=request.max_n,
-    )
+def data_config(request: TrainRequest, vocabulary: Vocabulary | None) -> DataConfig:
+    """The request's data config; with ``--vocab``, its special and replacement ids."""
     if vocabulary is None:
-        return DynamicMaskingConfig(
-            masking=masking, mask_id=request.mask_id, cls_id=request.cls_id, sep_id=request.sep_id
-        )
+        return request.data
     ids = vocabulary.ids
-    return DynamicMaskingConfig(
-        masking=masking,
+    dynamic = dataclasses.replace(
+        request.data.dynamic,
         mask_id=ids["mask_id"],
         cls_id=ids["cls_id"],
         sep_id=ids["sep_id"],
         regular_ids=ids["regular_ids"],
     )
-
-
-def data_config(request: TrainRequest, vocabulary: Vocabulary | None):
-    from albert_data.training.config import DataConfig
-
-    return DataConfig(
-        patterns=tuple(request.records),
-        max_seq_length=request.max_seq_length,
-        max_predictions_per_seq=request.max_predictions_per_seq,
-        batch_size=request.train_batch_size,
-        shuffle_buffer=request.shuffle_buffer,
-        seed=request.seed,
-        masking=request.masking,
-        dynamic=_dynamic_masking(request, vocabulary),
-    )
-
-
-def optimizer_config(request: TrainRequest):
-    from albert_data.training.config import OptimizerConfig
-
-    return OptimizerConfig(
-        name=request.optimizer,
-        learning_rate=request.learning_rate,
-        num_train_steps=request.num_train_steps,
-        num_warmup_steps=request.num_warmup_steps,
-        weight_decay=request.weight_decay,
-        clip_norm=request.clip_norm,
-    )
-
-
-def run_config(request: TrainRequest):
-    from albert_data.training.config import TrainConfig
-
-    shared = {f.name for f in dataclasses.fields(TrainConfig)} & {
-        f.name for f in dataclasses.fields(TrainRequest)
-    }
-    return TrainConfig(
-        **{name: getattr(request, name) for name in shared},
-        eval_patterns=tuple(request.eval_records),
-    )
+    return dataclasses.replace(request.data, dynamic=dynamic)
 
 
 def _record_files(request: TrainRequest) -> list[str]:
     from albert_data.training.data import expand_patterns
 
-    files = list(expand_patterns(request.records))
-    if request.eval_records:
-        files += expand_patterns(request.eval_records, "--eval-records")
+    files = list(expand_patterns(request.data.patterns))
+    if request.run.eval_patterns:
+        files += expand_patterns(request.run.eval_patterns, "--eval-records")
     return files
 
 
@@ -278,8 +270,8 @@ def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
     result = train(
         model_config=config,
         data=data_config(request, vocabulary),
-        optimizer_config=optimizer_config(request),
-        run=run_config(request),
+        optimizer_config=request.optimizer,
+        run=request.run,
         log=say,
     )
     return TrainResult(

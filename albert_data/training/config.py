@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from albert_data.pretraining.config_errors import require
+from albert_data.pretraining.instances import InstanceConfig
 from albert_data.pretraining.masking import MaskingConfig
 
 STRATEGIES = ("auto", "one_device", "mirrored", "tpu", "multi_worker")
@@ -26,20 +28,29 @@ class DynamicMaskingConfig:
     sep_id: int = 3
     regular_ids: tuple[int, ...] | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("mask_id", "cls_id", "sep_id"):
+            _at_least(self, name, 0)
+
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the records are and how they are batched."""
 
     patterns: tuple[str, ...]
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
+    max_seq_length: int = InstanceConfig.max_seq_length  # the records' shape
+    max_predictions_per_seq: int = MaskingConfig.max_predictions_per_seq
     batch_size: int = 4096  # global: across replicas and accumulation steps
     shuffle_buffer: int = 10000
     cycle_length: int = 8
     seed: int = 12345
     masking: str = "auto"
     dynamic: DynamicMaskingConfig = field(default_factory=DynamicMaskingConfig)
+
+    def __post_init__(self) -> None:
+        _at_least(self, "max_seq_length", 2)
+        for name in ("max_predictions_per_seq", "batch_size", "shuffle_buffer", "cycle_length"):
+            _at_least(self, name, 1)
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,19 @@ class OptimizerConfig:
     beta_2: float = 0.999
     epsilon: float = 1e-6
 
+    def __post_init__(self) -> None:
+        require(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
+        _at_least(self, "num_train_steps", 1)
+        for name in ("num_warmup_steps", "weight_decay", "clip_norm"):
+            _at_least(self, name, 0)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything about a run besides the model shape and the data."""
 
     model_dir: str
-    num_train_steps: int = 125000
+    num_train_steps: int = OptimizerConfig.num_train_steps
     grad_accum_steps: int = 1
     save_every: int = 5000
     keep_checkpoints: int = 5
@@ -77,3 +94,17 @@ class TrainConfig:
     eval_steps: int = 100
     eval_every: int = 0  # 0: only at the end
     max_steps_this_run: int | None = None  # stop early (tests, time-boxed jobs)
+
+    def __post_init__(self) -> None:
+        for name in ("num_train_steps", "grad_accum_steps", "save_every", "keep_checkpoints"):
+            _at_least(self, name, 1)
+        for name in ("log_every", "eval_batch_size", "eval_steps"):
+            _at_least(self, name, 1)
+        _at_least(self, "eval_every", 0)
+        if self.max_steps_this_run is not None:
+            _at_least(self, "max_steps_this_run", 1)
+
+
+def _at_least(config: object, name: str, low: float) -> None:
+    value = getattr(config, name)
+    require(value >= low, name, value, f"must be >= {low}")
