@@ -3,9 +3,10 @@
 Stages (each a labelled step; the algorithms live in ``albert_data``):
 
 1. ``ReadDocuments``  byte ranges → documents (``albert_data.files.docranges``)
-2. ``MakeRecords``    tokenise, cut SOP instances per duplicate, mask, serialise, up to
-                      64 documents at a time (one list of records per group of
-                      documents; ``albert_data.pretraining.document_records``);
+2. ``MakeRecords``    tokenise up to 64 documents at a time, then cut SOP instances
+                      per duplicate, mask and serialise them a bounded step at a time
+                      (one list of records per step, whatever the dupe factor or the
+                      length of a document; ``albert_data.pretraining.document_records``);
                       per-Beam-bundle statistics on a side output
 3. ``Shuffle``        records → their output shard, ordered by key (``pipelines.shuffle``:
                       the engine's GroupByKey or local run files)
@@ -27,11 +28,12 @@ from albert_data.errors import UserError
 from albert_data.files.fileio import open_write
 from albert_data.files.tfrecord import frame
 from albert_data.pretraining.document_records import (
+    CHUNK_TOKENS,
     DocumentRngs,
     PretrainingConfig,
     VocabIds,
     document_hash,
-    sentence_records,
+    sentence_record_chunks,
 )
 from albert_data.records.stats import PretrainingStats
 from albert_data.text.documents import (
@@ -77,16 +79,18 @@ class ReadDocuments(beam.DoFn):
 class MakeRecords(beam.DoFn):
     """Sentences of documents → lists of (shard, key, record bytes); stats per Beam
     bundle. Documents are buffered and made into records a group of up to
-    ``BUNDLE_DOCUMENTS`` documents (or ``BUNDLE_CHARS`` characters) at a time: one
-    tokenizer call, then ``bundle_records`` (vectorised over the group, the same bytes
-    as one document at a time). The group left at the end of a Beam bundle is made in
-    ``finish_bundle``; ``start_bundle`` empties the buffer, so a retried bundle starts
-    afresh. One element per group of documents, not per record, keeps the runner's
-    per-element cost off the hot path."""
+    ``BUNDLE_DOCUMENTS`` documents (or ``BUNDLE_CHARS`` characters) at a time: they are
+    tokenised, then ``record_chunks`` makes their records a step of at most
+    ``CHUNK_TOKENS`` tokens at a time (vectorised over the step, the same bytes as one
+    document at a time), each step's records emitted before the next is made. The group
+    left at the end of a Beam bundle is made in ``finish_bundle``; ``start_bundle``
+    empties the buffer, so a retried bundle starts afresh. One element per step, not
+    per record, keeps the runner's per-element cost off the hot path."""
 
     STATS = "stats"
     BUNDLE_DOCUMENTS = 64
     BUNDLE_CHARS = 131_072
+    CHUNK_TOKENS = CHUNK_TOKENS
 
     def __init__(self, *, tokenizer, config: PretrainingConfig, vocab: VocabIds, num_shards: int):
         self.tokenizer = tokenizer
@@ -110,32 +114,34 @@ class MakeRecords(beam.DoFn):
         self.pending.append((sentences, document_hash("\n".join(sentences))))
         self.pending_chars += sum(map(len, sentences))
         if len(self.pending) >= self.BUNDLE_DOCUMENTS or self.pending_chars >= self.BUNDLE_CHARS:
-            records = self._flush()
-            if records:
-                yield records
+            yield from self._flush()
 
     def _flush(self):
-        """Tokenise the pending documents in one call, then make their records."""
+        """Tokenise the pending documents, then make their records a bounded step at a
+        time (``record_chunks``), handing each step's records on before the next."""
         stats, num_shards = self.stats, self.num_shards
         pending, self.pending, self.pending_chars = self.pending, [], 0
-        made = sentence_records(
+        chunks = sentence_record_chunks(
             pending,
             tokenizer=self.tokenizer,
             config=self.config,
             vocab=self.vocab,
             stats=stats,
             rngs=self.rngs,
+            chunk_tokens=self.CHUNK_TOKENS,
         )
-        records = []
-        for rec in made:
-            stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
-            records.append((rec.key % num_shards, rec.key, rec.data))
-        return records
+        del pending
+        for chunk in chunks:
+            records = []
+            for rec in chunk.records:
+                stats.add_record(rec.num_tokens, rec.num_masked, rec.swapped, rec.ngram_lengths)
+                records.append((rec.key % num_shards, rec.key, rec.data))
+            if records:
+                yield records
 
     def finish_bundle(self):
         if self.pending:
-            records = self._flush()
-            if records:
+            for records in self._flush():
                 yield WindowedValue(records, 0, [GlobalWindow()])
         yield beam.pvalue.TaggedOutput(self.STATS, WindowedValue(self.stats, 0, [GlobalWindow()]))
 

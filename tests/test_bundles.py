@@ -15,7 +15,7 @@ from albert_data.pretraining.document_records import (
     document_records,
 )
 from albert_data.pretraining.instances import TokenizedDocument, create_instances
-from albert_data.pretraining.masking import MaskingConfig, mask_batch, mask_sequence
+from albert_data.pretraining.masking import MaskingConfig, Sequences, mask_batch, mask_sequence
 from albert_data.records import schema
 from tests.pretraining_records import (
     CLS,
@@ -86,10 +86,7 @@ def test_mask_batch_equals_mask_sequence_one_after_another():
     }
     offsets = np.concatenate(([0], np.cumsum([i.ids.size for i in instances])))
     got = mask_batch(
-        cat["ids"],
-        cat["token_boundary"],
-        cat["special"],
-        offsets,
+        Sequences(cat["ids"], cat["token_boundary"], cat["special"], offsets),
         rng=np.random.default_rng(42),
         **kwargs,
     )
@@ -109,10 +106,7 @@ def test_mask_batch_refuses_sequences_without_special_ends():
     special[0] = True  # the second sequence starts at 4, on a regular token
     with pytest.raises(ValueError, match="begin and end with a special token"):
         mask_batch(
-            ids,
-            np.ones(8, bool),
-            special,
-            np.array([0, 4, 8]),
+            Sequences(ids, np.ones(8, bool), special, np.array([0, 4, 8])),
             config=MaskingConfig(),
             mask_id=MASK,
             regular_ids=VOCAB.regular,

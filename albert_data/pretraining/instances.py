@@ -225,6 +225,14 @@ class InstancePlan:
     skipped: str | None = None  # "empty", "one_token"
     truncated_tokens: int = 0
 
+    def part(self, start: int, stop: int) -> InstancePlan:
+        """The plan of instances ``[start, stop)`` only (for :func:`build_instances`)."""
+        return InstancePlan(self.pairs[start:stop], self.swapped[start:stop])
+
+    def sizes(self) -> list[int]:
+        """Tokens of each planned instance, [CLS] and [SEP]s included."""
+        return [a1 - a0 + b1 - b0 + 3 for a0, a1, b0, b1 in self.pairs]
+
 
 def create_instances(
     doc: TokenizedDocument,
@@ -342,21 +350,33 @@ def build_instances(
     plans: list[tuple[TokenizedDocument, InstancePlan]], cls_id: int, sep_id: int
 ) -> InstanceBatch:
     """[CLS] A [SEP] B [SEP] for every planned pair of every document, in order, as one
-    gather from the documents' concatenated tokens (with [CLS] and [SEP] appended)."""
-    docs, pairs, swapped = [], [], []
+    gather from the documents' concatenated tokens (with [CLS] and [SEP] appended).
+    A plan may hold any part of a duplicate's pairs (see :meth:`InstancePlan.part`)."""
+    pieces, pairs, swapped = [], [], []
     base = 0
     for doc, plan in plans:
         if not plan.pairs:
             continue
-        docs.append(doc)
-        pairs.extend((a0 + base, a1 + base, b0 + base, b1 + base) for a0, a1, b0, b1 in plan.pairs)
+        # Only the tokens the pairs use (a few of a long document's, when the plan is a
+        # slice of its instances), so the gather's size never depends on the document's.
+        lo = min(min(a0, b0) for a0, _, b0, _ in plan.pairs)
+        hi = max(max(a1, b1) for _, a1, _, b1 in plan.pairs)
+        pieces.append((doc, lo, hi))
+        shift = base - lo
+        pairs.extend(
+            (a0 + shift, a1 + shift, b0 + shift, b1 + shift) for a0, a1, b0, b1 in plan.pairs
+        )
         swapped.extend(plan.swapped)
-        base += doc.ids.size
+        base += hi - lo
     if not pairs:
         raise ValueError("build_instances: no instance planned")
     d = base
-    ids = np.concatenate([doc.ids for doc in docs] + [np.array([cls_id, sep_id], np.int32)])
-    word_starts = np.concatenate([doc.word_starts for doc in docs] + [np.ones(2, bool)])
+    ids = np.concatenate(
+        [doc.ids[lo:hi] for doc, lo, hi in pieces] + [np.array([cls_id, sep_id], np.int32)]
+    )
+    word_starts = np.concatenate(
+        [doc.word_starts[lo:hi] for doc, lo, hi in pieces] + [np.ones(2, bool)]
+    )
     plan = np.asarray(pairs, dtype=np.int64)
     count = plan.shape[0]
     # Five pieces per instance: [CLS], A, [SEP], B, [SEP]: source start and length of each.

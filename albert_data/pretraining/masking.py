@@ -18,13 +18,16 @@ The algorithm, per sequence:
 * each chosen token becomes [MASK] with probability 0.8, keeps its id with 0.1 and
   becomes a uniformly drawn regular piece with 0.1 (never a control or special symbol).
 
-All randomness comes from the ``numpy.random.Generator`` passed in.
+All randomness comes from the ``numpy.random.Generator`` passed in (or, for a batch,
+from each sequence's generator, see :func:`mask_batch`); masking never sets a
+generator's state.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -85,14 +88,40 @@ def prediction_budget(num_tokens: int, config: MaskingConfig) -> int:
     )
 
 
-def word_spans(
-    token_boundary: np.ndarray, special: np.ndarray, *, whole_word: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, end, words left in the segment) of every candidate word.
+@dataclass(frozen=True)
+class Sequences:
+    """Unpadded sequences concatenated: sequence i is ``[offsets[i], offsets[i+1])`` of
+    each token array (:class:`albert_data.pretraining.instances.InstanceBatch` has these
+    fields too and can be passed where a :class:`Sequences` is expected)."""
 
-    ``special`` marks [CLS]/[SEP] (and padding); words never contain special tokens, a
-    token right after one starts a word, and ``left[i]`` counts the words from word i to
-    the end of its segment (itself included), so n-grams can be kept inside a segment.
+    ids: np.ndarray  # int32 [total]
+    token_boundary: np.ndarray  # [total], non-zero where a word starts
+    special: np.ndarray  # bool [total]: [CLS]/[SEP]
+    offsets: np.ndarray  # int64 [num_sequences + 1]
+
+    @classmethod
+    def one(cls, ids, token_boundary, special) -> Sequences:
+        ids = np.asarray(ids, dtype=np.int32)
+        return cls(ids, token_boundary, special, np.array([0, ids.size], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class WordSpans:
+    """The candidate words of a token array: word w is the tokens ``[starts[w],
+    ends[w])``; ``left[w]`` counts the words from w to the end of its segment (itself
+    included), so that an n-gram can be kept inside its segment."""
+
+    starts: np.ndarray  # int64 [num_words], ascending
+    ends: np.ndarray  # int64 [num_words]
+    left: np.ndarray  # int64 [num_words]
+
+
+def word_spans(token_boundary: np.ndarray, special: np.ndarray, *, whole_word: bool) -> WordSpans:
+    """The candidate words of a token array.
+
+    ``special`` marks [CLS]/[SEP] (and padding); words never contain special tokens and
+    a token right after one starts a word. With ``whole_word`` off every other token is
+    a word of its own.
     """
     special = np.asarray(special, dtype=bool)
     n = special.size
@@ -109,7 +138,7 @@ def word_spans(
     start_idx = np.flatnonzero(is_start)
     if start_idx.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
+        return WordSpans(empty, empty, empty)
     following = np.empty_like(cuts)
     following[:-1] = cuts[1:]
     following[-1] = n
@@ -117,10 +146,7 @@ def word_spans(
     if special_idx.size == 0 or special_idx[-1] < start_idx[-1]:
         special_idx = np.append(special_idx, cuts.size)  # words run to the end
     next_special = special_idx[np.searchsorted(special_idx, start_idx)]
-    starts = cuts[start_idx]
-    ends = following[start_idx]
-    left = next_special - start_idx
-    return starts, ends, left
+    return WordSpans(cuts[start_idx], following[start_idx], next_special - start_idx)
 
 
 def mask_sequence(
@@ -137,16 +163,14 @@ def mask_sequence(
 
     ``ids`` is [CLS] A [SEP] B [SEP] (no padding); ``special`` marks [CLS]/[SEP].
     """
-    ids = np.asarray(ids, dtype=np.int32)
-    offsets = np.array([0, ids.size], dtype=np.int64)
-    batch = _mask_batch(
-        ids, token_boundary, special, offsets, config, mask_id, regular_ids, rng, check=False
+    masks = _mask(
+        Sequences.one(ids, token_boundary, special), config, mask_id, regular_ids, [(0, rng)]
     )
     return MaskResult(
-        batch.input_ids,
-        batch.positions,
-        batch.labels,
-        np.asarray(batch.ngram_lengths[0], dtype=np.int32),
+        masks.input_ids,
+        masks.positions,
+        masks.labels,
+        np.asarray(masks.ngram_lengths[0], dtype=np.int32),
     )
 
 
@@ -162,129 +186,138 @@ class BatchMasks:
 
 
 def mask_batch(
-    ids: np.ndarray,
-    token_boundary: np.ndarray,
-    special: np.ndarray,
-    offsets: np.ndarray,
+    sequences: Sequences,
     *,
     config: MaskingConfig,
     mask_id: int,
     regular_ids: np.ndarray,
-    rng: np.random.Generator,
-    streams: list[tuple[int, dict]] | None = None,
+    rng: np.random.Generator | None = None,
+    streams: Sequence[tuple[int, np.random.Generator]] | None = None,
 ) -> BatchMasks:
-    """:func:`mask_sequence` on each sequence ``[offsets[i], offsets[i+1])`` of the
-    concatenated arrays in turn: the same draws from ``rng`` and the same masks, but
-    the word spans and the replacements are computed for all sequences at once.
+    """:func:`mask_sequence` on each of ``sequences`` in turn: the same draws and the same
+    masks, but the word spans and the replacements are computed for all sequences at
+    once.
 
+    The draws come from ``rng`` for every sequence, or from ``streams``: (first sequence,
+    generator) pairs, in order, the first at sequence 0; from its first sequence on, a
+    generator draws for every sequence until the next pair's first. Masking only draws
+    from the generators, so a caller can give each document's duplicate its own stream
+    (the generator that planned its instances, continuing where planning left it).
     Every sequence must begin and end with a special token ([CLS] ... [SEP]), so that
-    no word or n-gram can run from one into the next. ``streams``, if given, lists
-    (first sequence, bit-generator state) pairs: before that sequence, ``rng``'s state is
-    set to that state (so each document's duplicate draws from its own stream).
+    no word or n-gram can run from one into the next.
     """
-    return _mask_batch(
-        np.asarray(ids, dtype=np.int32),
-        token_boundary,
-        special,
-        np.asarray(offsets, dtype=np.int64),
-        config,
-        mask_id,
-        regular_ids,
-        rng,
-        check=True,
-        streams=streams,
-    )
-
-
-def _mask_batch(
-    ids, token_boundary, special, offsets, config, mask_id, regular_ids, rng, *, check, streams=None
-):
-    special = np.asarray(special, dtype=bool)
-    if (
-        check
-        and offsets.size > 1
-        and not (special[offsets[:-1]].all() and special[offsets[1:] - 1].all())
-    ):
+    if (rng is None) == (streams is None):
+        raise ValueError("mask_batch: give either rng or streams")
+    streams = [(0, rng)] if streams is None else list(streams)
+    if not streams or streams[0][0] != 0:
+        raise ValueError("mask_batch: the first stream must start at sequence 0")
+    offsets = np.asarray(sequences.offsets, dtype=np.int64)
+    special = np.asarray(sequences.special, dtype=bool)
+    if offsets.size > 1 and not (special[offsets[:-1]].all() and special[offsets[1:] - 1].all()):
         raise ValueError("mask_batch: every sequence must begin and end with a special token")
-    starts, ends, left = word_spans(token_boundary, special, whole_word=config.do_whole_word_mask)
-    bounds = offsets.tolist()
-    word_bounds = np.searchsorted(starts, offsets).tolist()
-    covered = bytearray(ids.size)
-    counts, ngrams, rolls, draws = _select_all(
-        bounds,
-        word_bounds,
-        starts,
-        ends,
-        np.minimum(left, config.max_n),
-        covered,
+    return _mask(sequences, config, mask_id, regular_ids, streams)
+
+
+def _mask(sequences, config, mask_id, regular_ids, streams) -> BatchMasks:
+    ids = np.asarray(sequences.ids, dtype=np.int32)
+    offsets = np.asarray(sequences.offsets, dtype=np.int64)
+    spans = word_spans(
+        sequences.token_boundary, sequences.special, whole_word=config.do_whole_word_mask
+    )
+    words = _Words(
+        spans.starts.tolist(),
+        spans.ends.tolist(),
+        np.minimum(spans.left, config.max_n).tolist(),
+        [None, *config.ngram_cdfs().tolist()],
+    )
+    chosen = _Chosen(bytearray(ids.size))
+    _select_all(
+        offsets.tolist(),
+        np.searchsorted(spans.starts, offsets).tolist(),
+        words,
+        chosen,
         config,
         regular_ids.size,
-        rng,
-        dict(streams or ()),
+        dict(streams),
     )
-    positions = np.flatnonzero(np.frombuffer(covered, dtype=np.uint8))
+    positions = np.flatnonzero(np.frombuffer(chosen.covered, dtype=np.uint8))
     out = ids.copy()
     labels = ids[positions]
-    position_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=position_offsets[1:])
+    position_offsets = np.zeros(len(chosen.counts) + 1, dtype=np.int64)
+    np.cumsum(chosen.counts, out=position_offsets[1:])
     if positions.size:
-        roll = np.concatenate(rolls)
+        roll = np.concatenate(chosen.rolls)
         out[positions[roll < 0.8]] = mask_id
-        if draws:
-            out[positions[roll >= 0.9]] = regular_ids[np.concatenate(draws)]
-        positions = positions - np.repeat(offsets[:-1], counts)
-    return BatchMasks(out, positions.astype(np.int32), labels, position_offsets, ngrams)
+        if chosen.draws:
+            out[positions[roll >= 0.9]] = regular_ids[np.concatenate(chosen.draws)]
+        positions = positions - np.repeat(offsets[:-1], chosen.counts)
+    return BatchMasks(out, positions.astype(np.int32), labels, position_offsets, chosen.ngrams)
 
 
-def _select_all(
-    bounds, word_bounds, starts, ends, room, covered, config, num_regular, rng, streams
-):
-    """Per sequence, in order: the candidate order, the n-gram lengths and greedy choice
-    (:func:`_greedy_select`), then the 80/10/10 roll and the random replacements.
+@dataclass(frozen=True)
+class _Words:
+    """The candidate words as lists (fast to index one at a time): word w is the tokens
+    ``[starts[w], ends[w])``, with ``room[w]`` n-gram lengths possible from it (at most
+    ``max_n``); ``cdf_rows[r]`` is the CDF of the n-gram length with r words of room."""
 
-    Marks the chosen tokens in ``covered``; returns per sequence the number of tokens
-    chosen and the n-gram lengths taken, and the rolls and replacement draws in order.
-    """
-    starts_l, ends_l, room_l = starts.tolist(), ends.tolist(), room.tolist()
-    cdf_rows = [None, *config.ngram_cdfs().tolist()]  # row r: the CDF for r words left
+    starts: list[int]
+    ends: list[int]
+    room: list[int]
+    cdf_rows: list
+
+
+@dataclass
+class _Chosen:
+    """What masking has chosen so far: the tokens (``covered``, one byte per token of
+    the batch), per sequence the number of tokens and the n-gram lengths, and the
+    80/10/10 rolls and the random replacements drawn, in order."""
+
+    covered: bytearray
+    counts: list[int] = field(default_factory=list)
+    ngrams: list[tuple[int, ...]] = field(default_factory=list)
+    rolls: list[np.ndarray] = field(default_factory=list)
+    draws: list[np.ndarray] = field(default_factory=list)
+
+
+def _select_all(bounds, word_bounds, words: _Words, chosen: _Chosen, config, num_regular, streams):
+    """Per sequence, in order, drawing from its stream: the candidate order, the n-gram
+    lengths and greedy choice (:func:`_greedy_select`), then the 80/10/10 roll and the
+    random replacements."""
     # Shuffling a slice of this in place draws what rng.permutation(w1 - w0) draws (which
     # is arange + shuffle) and gives the word indices directly, for less numpy overhead.
-    words = np.arange(starts.size, dtype=np.int64)
-    counts, ngrams, rolls, draws = [], [], [], []
+    order_of = np.arange(len(words.starts), dtype=np.int64)
+    rng = None
     for i in range(len(bounds) - 1):
-        if i in streams:
-            rng.bit_generator.state = streams[i]
+        rng = streams.get(i, rng)
         w0, w1 = word_bounds[i], word_bounds[i + 1]
         if w1 == w0:
-            counts.append(0)
-            ngrams.append(())
+            chosen.counts.append(0)
+            chosen.ngrams.append(())
             continue
         budget = prediction_budget(bounds[i + 1] - bounds[i], config)
-        order = words[w0:w1]
+        order = order_of[w0:w1]
         rng.shuffle(order)
-        count, taken = _greedy_select(
-            order, budget, starts_l, ends_l, room_l, cdf_rows, covered, rng
-        )
-        counts.append(count)
-        ngrams.append(tuple(taken))
+        count, taken = _greedy_select(order, budget, words, chosen.covered, rng)
+        chosen.counts.append(count)
+        chosen.ngrams.append(tuple(taken))
         if count:
             roll = rng.random(count)
-            rolls.append(roll)
+            chosen.rolls.append(roll)
             to_random = int(np.count_nonzero(roll >= 0.9))
             if to_random:
-                draws.append(rng.integers(0, num_regular, size=to_random))
-    return counts, ngrams, rolls, draws
+                chosen.draws.append(rng.integers(0, num_regular, size=to_random))
 
 
-def _greedy_select(order, budget, starts, ends, room, cdf_rows, covered, rng):
-    """Visit candidate words in ``order``; draw each one's n-gram
-    length (p(n) ∝ 1/n over the ``room[w]`` lengths possible from it); take each n-gram
-    that fits the budget (shortened if need be) and overlaps nothing.
+def _greedy_select(order, budget, words: _Words, covered: bytearray, rng):
+    """Visit candidate words in ``order``; draw each one's n-gram length (p(n) ∝ 1/n
+    over the ``room[w]`` lengths possible from it); take each n-gram that fits the
+    budget (shortened if need be) and overlaps nothing.
 
     Marks the tokens taken in ``covered``; returns their number and the length in words
     of each n-gram taken. Lengths are drawn a chunk of candidates at a time: twice the
     budget is nearly always enough, so the ~k-word arrays are never processed whole.
     """
+    starts, ends, room, cdf_rows = words.starts, words.ends, words.room, words.cdf_rows
     count = 0
     taken: list[int] = []
     chunk = 2 * budget + 4
