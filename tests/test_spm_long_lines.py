@@ -141,3 +141,11 @@ def test_a_limit_below_one_character_is_refused(tmp_path):
                 recipe=SpmRecipe(max_sentence_length=3),
             )
         )
+
+
+def test_a_line_of_megabytes_is_cut_in_one_pass():
+    line = "".join(chinese_sentences(2000, seed=4)) * 20  # ~2.4 MB, no spaces
+    pieces = cut_long_line(line, 4192)
+    assert all(utf8_length(p) <= 4192 for p in pieces)
+    assert "".join(pieces) == line
+    assert len(pieces) < 1.5 * utf8_length(line) / 4192  # cuts near the limit, not tiny pieces

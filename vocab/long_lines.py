@@ -55,16 +55,20 @@ def _cut_position(text: str, limit: int) -> int:
 
 
 def cut_long_line(text: str, max_bytes: int = SPM_MAX_SENTENCE_LENGTH) -> list[str]:
-    """``text`` as pieces of at most ``max_bytes`` UTF-8 bytes each (``[text]`` when it fits)."""
+    """``text`` as pieces of at most ``max_bytes`` UTF-8 bytes each (``[text]`` when it
+    fits). Each cut looks at a window of ``max_bytes + 1`` characters only, so a line of
+    any length is cut in time proportional to its length."""
     if max_bytes < 4:
         raise ValueError(f"max_bytes must be at least 4 (one UTF-8 character), got {max_bytes}")
     pieces: list[str] = []
-    rest = text
-    while utf8_length(rest) > max_bytes:
-        cut = _cut_position(rest, _fitting_chars(rest, max_bytes))
-        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if head:
+    pos, end = 0, len(text)
+    while pos < end:
+        window = text[pos : pos + max_bytes + 1]
+        limit = _fitting_chars(window, max_bytes)
+        cut = len(window) if limit >= len(window) else _cut_position(window, limit)
+        if head := window[:cut].rstrip():
             pieces.append(head)
-    if rest:
-        pieces.append(rest)
+        pos += cut
+        while pos < end and text[pos].isspace():
+            pos += 1
     return pieces
