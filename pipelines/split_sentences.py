@@ -23,7 +23,7 @@ from apache_beam.metrics import Metrics
 
 from albert_data.errors import UserError
 from albert_data.files.fileio import open_write
-from albert_data.text.documents import SplitConfig, clean_document, shard_of
+from albert_data.text.documents import SplitConfig, clean_document, shard_of, write_documents
 from albert_data.text.rawtext import ReadCounts, read_range_documents
 from albert_data.text.shard_entries import ShardCounts, part_entry, shard_documents
 from pipelines.errors import ERRORS, error_output
@@ -98,8 +98,7 @@ class WriteShard(beam.DoFn):
                 entries, dedup=self.dedup, scratch_dir=self.scratch_dir or local, counts=counts
             )
             with open_write(self.temps[shard], compress=self.gzip) as fh:
-                for i, text in enumerate(counting_writes(texts, self.progress_dir, shard)):
-                    fh.write(b"\n" + text if i else text)
+                write_documents(fh, counting_writes(texts, self.progress_dir, shard))
         for name in SHARD_COUNTERS:
             Metrics.counter(NAMESPACE, name).inc(getattr(counts, _SHARD_FIELD[name]))
         yield self.temps[shard]

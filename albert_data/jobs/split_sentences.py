@@ -1,5 +1,6 @@
-"""The ``split-sentences`` job: the local one-process runner and the Beam one
-(``pipelines.split_sentences.SplitSentences``).
+"""The ``split-sentences`` job: the local one-process run (the core's
+:func:`albert_data.text.documents.split_files`) or the Beam one
+(``pipelines.split_sentences.SplitSentences``), in a work directory, published on success.
 
 Both write each shard's documents in input order, a document going to the shard chosen
 by its content hash; of identical documents the first in input order is kept. So both
@@ -29,14 +30,8 @@ from albert_data.jobs.beam_job import (
     run_job,
 )
 from albert_data.jobs.reporting import Say, say
-from albert_data.text.documents import (
-    SplitConfig,
-    SplitSummary,
-    clean_document,
-    output_paths,
-    shard_of,
-)
-from albert_data.text.rawtext import ReadCounts, check_not_binary, read_documents
+from albert_data.text.documents import SplitConfig, SplitSummary, output_paths, split_files
+from albert_data.text.rawtext import check_not_binary
 
 SUMMARY_COUNTERS = (
     "files",
@@ -164,38 +159,9 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say: Say = say) -
 
 
 def _split_local(files, req, *, temps, progress) -> SplitSummary:
-    config = req.config
-    summary = SplitSummary()
-    seen: set[bytes] = set()
-    counts = ReadCounts()
-    first_in_shard = [True] * req.num_shards
     with contextlib.ExitStack() as stack:
-        handles = [stack.enter_context(fileio.open_write(t, compress=req.gzip)) for t in temps]
-        for path in files:
-            for raw in read_documents(path, config.read, counts, on_bytes=progress):
-                summary.documents_in += 1
-                doc = clean_document(raw, config)
-                if doc.dropped is not None:
-                    setattr(
-                        summary,
-                        f"dropped_{doc.dropped}",
-                        getattr(summary, f"dropped_{doc.dropped}") + 1,
-                    )
-                    continue
-                if config.dedup:
-                    if doc.digest in seen:
-                        summary.duplicates += 1
-                        continue
-                    seen.add(doc.digest)
-                shard = shard_of(doc.digest, req.num_shards)
-                prefix = b"" if first_in_shard[shard] else b"\n"
-                first_in_shard[shard] = False
-                handles[shard].write(prefix + doc.text.encode("utf-8"))
-                summary.documents_out += 1
-                summary.sentences += len(doc.sentences)
-    for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
-        setattr(summary, name, getattr(counts, name))
-    return summary
+        shards = [stack.enter_context(fileio.open_write(t, compress=req.gzip)) for t in temps]
+        return split_files(files, req.config, shards, on_bytes=progress)
 
 
 def run_beam(

@@ -1,18 +1,22 @@
-"""The ``split-sentences`` core: one raw document → cleaned sentence-per-line document.
+"""The ``split-sentences`` core: one raw document → cleaned sentence-per-line document,
+and the whole split of a list of files in one process (:func:`split_files`).
 
 Shared by the local runner (``albert_data/jobs/split_sentences.py``) and the Beam pipeline
-(``pipelines/split_sentences.py``), so both paths produce the same documents.
+(``pipelines/split_sentences.py``), so both paths produce the same documents, shards and
+bytes.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from albert_data.files.fileio import shard_name
 from albert_data.text.normalize import Normalization
-from albert_data.text.rawtext import RawDocument, ReadConfig
+from albert_data.text.rawtext import RawDocument, ReadConfig, ReadCounts, read_documents
 from albert_data.text.sentences import split_sentences
 
 
@@ -127,3 +131,55 @@ class SplitSummary:
             f"undecodable bytes   {self.replaced_bytes:,} (replaced by U+FFFD)",
             f"malformed lines     {self.malformed_lines:,}",
         ]
+
+
+# Between two documents of a shard: a blank line (each text ends with its last newline).
+DOCUMENT_SEPARATOR = b"\n"
+
+
+def write_documents(out: BinaryIO, texts: Iterable[bytes]) -> None:
+    """A shard's bytes: its documents in order, :data:`DOCUMENT_SEPARATOR` between two."""
+    for i, text in enumerate(texts):
+        out.write(DOCUMENT_SEPARATOR + text if i else text)
+
+
+def split_files(
+    files: Sequence[str],
+    config: SplitConfig,
+    shards: Sequence[BinaryIO],
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+) -> SplitSummary:
+    """Split ``files`` in this process into ``shards`` (open binary streams): documents in
+    input order, cleaned, the first of identical ones kept (with ``config.dedup``), each
+    written to the shard its content hash picks (:func:`shard_of`). ``on_bytes`` is told
+    the input bytes read. The Beam pipeline writes the same bytes."""
+    summary = SplitSummary()
+    seen: set[bytes] = set()
+    counts = ReadCounts()
+
+    def documents() -> Iterable[tuple[int, bytes]]:
+        for path in files:
+            for raw in read_documents(path, config.read, counts, on_bytes=on_bytes):
+                summary.documents_in += 1
+                doc = clean_document(raw, config)
+                if doc.dropped is not None:
+                    name = f"dropped_{doc.dropped}"
+                    setattr(summary, name, getattr(summary, name) + 1)
+                    continue
+                if config.dedup:
+                    if doc.digest in seen:
+                        summary.duplicates += 1
+                        continue
+                    seen.add(doc.digest)
+                summary.documents_out += 1
+                summary.sentences += len(doc.sentences)
+                yield shard_of(doc.digest, len(shards)), doc.text.encode("utf-8")
+
+    started = [False] * len(shards)
+    for shard, text in documents():
+        shards[shard].write(DOCUMENT_SEPARATOR + text if started[shard] else text)
+        started[shard] = True
+    for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
+        setattr(summary, name, getattr(counts, name))
+    return summary
