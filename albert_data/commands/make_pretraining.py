@@ -103,7 +103,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 @click.option(
     "--runner",
     default=None,
-    help="Beam runner (default: DirectRunner, multi-processing on all cores).",
+    help="Beam runner: direct (default: DirectRunner, multi-processing on all cores), portable, flink, spark, dataflow or prism (README, Runners).",
 )
 @click.option(
     "--num-workers",

@@ -57,7 +57,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 @click.option(
     "--runner",
     default=None,
-    help="Run as a Beam pipeline on this runner (DirectRunner, DataflowRunner, ...). Default: local, one process.",
+    help="Run as a Beam pipeline on this runner: direct, portable, flink, spark, dataflow or prism (README, Runners). Default: local, one process.",
 )
 @click.option(
     "--num-workers",

@@ -114,7 +114,7 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     INPUTS are files, directories or globs (.gz/.bz2 read transparently; gs:// and other
     Beam file systems too). Every default is ALBERT's recipe (shown with each option).
     """
-    from albert_data.commands.beam_args import split_pass_through
+    from albert_data.commands.beam_args import split_pass_through, stock_beam
     from albert_data.jobs.spm_train import SpmTrainRequest, run
     from albert_data.text.normalize import Normalization
     from vocab.spm_recipe import SpmRecipe, recipe_for
@@ -122,14 +122,14 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     positional, beam_args = split_pass_through(
         list(inputs) + list(ctx.args), runner=opts.get("runner")
     )
+    from pipelines.options import resolve_runner
+
+    opts["runner"] = resolve_runner(opts["runner"])  # one line for one it cannot use
     if beam_args:  # a misspelled option is named with the closest one, --runner or not
         from pipelines.options import check_known_options
 
         names = tuple(o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts))
-        check_known_options(beam_args, command_options=names, runner=opts.get("runner"))
-    from pipelines.options import resolve_runner
-
-    opts["runner"] = resolve_runner(opts["runner"])
+        check_known_options(beam_args, command_options=names, runner=opts["runner"])
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
     recipe = recipe_for(opts["lang"], **_take(opts, SpmRecipe))
@@ -139,6 +139,7 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
         recipe=recipe,
         normalization=normalization,
         pass_through=tuple(beam_args),
+        fast_path=not stock_beam(),
         **opts,
     )
     result = run(request)

@@ -48,6 +48,7 @@ class SpmTrainRequest:
     runner: str | None = None
     pass_through: tuple[str, ...] = ()
     progress: bool = True
+    fast_path: bool = True  # the DirectRunner's FnApiRunner built here; False: Beam's stock one
 
 
 @dataclass(frozen=True)
@@ -211,12 +212,11 @@ def _sample_on_runner(files: list[str], req: SpmTrainRequest) -> tuple[list[str]
     """On a local runner as the other Beam commands run: Beam's console output in a log
     file, a temporary directory of the run's own (removed at the end), Beam's local
     engine without the DirectRunner's Prism attempt, and a heartbeat while it runs."""
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
     from pipelines.options import is_local
 
-    if not is_local(req.runner):  # its workers may not share this working directory
-        files = [f if fileio.is_remote(f) else os.path.abspath(f) for f in files]
-        return _run_sample_pipeline(files, req)
-    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    if not is_local(req.runner):
+        return _sample_remotely(files, req)
     from albert_data.jobs.reporting import Heartbeat
 
     with (
@@ -225,6 +225,23 @@ def _sample_on_runner(files: list[str], req: SpmTrainRequest) -> tuple[list[str]
         Heartbeat("spm-train: sampling with Beam", stream=console.stream),
     ):
         return _run_sample_pipeline(files, req)
+
+
+def _sample_remotely(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
+    """On a remote runner: local paths made absolute (its workers may not share this
+    working directory), Beam's temporary directories and log kept out of $TMPDIR and the
+    console, and a failed job told in one line."""
+    from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+    from pipelines.options import job_failure
+
+    files = [f if fileio.is_remote(f) else os.path.abspath(f) for f in files]
+    with quiet_console(enabled=True), private_temp_dir():
+        try:
+            return _run_sample_pipeline(files, req)
+        except (UserError, OSError):
+            raise
+        except Exception as err:  # noqa: BLE001 - each runner fails its own way
+            raise UserError(job_failure(err, runner=req.runner, options={})) from None
 
 
 def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
@@ -246,8 +263,8 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     if own_temp:
         temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
     prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
-    direct = is_direct(req.runner)
-    pipeline = beam.Pipeline(runner=direct_runner(options) if direct else None, options=options)
+    fast = is_direct(req.runner) and req.fast_path
+    pipeline = beam.Pipeline(runner=direct_runner(options) if fast else None, options=options)
     build_sample_pipeline(
         pipeline, files, k=req.recipe.input_sentence_size, seed=req.seed, output_prefix=prefix
     )
