@@ -10,7 +10,9 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -30,11 +32,30 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 
 
+_TERMINATED: list[int] = []
+
+
+def _on_sigterm(signum, _frame) -> None:
+    """SIGTERM (``kill``, a scheduler, Kubernetes, ``timeout``) ends a command as Ctrl-C
+    does: ``KeyboardInterrupt`` in the main thread, so every cleanup runs. Further
+    SIGTERMs are ignored while it cleans up (a scheduler's next step is SIGKILL)."""
+    _TERMINATED.append(signum)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _handle_sigterm() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 class _Group(click.Group):
     """Turns :class:`UserError`, and an ``OSError`` of a full disk or an unwritable
-    location met anywhere, into a one-line message and a non-zero exit."""
+    location met anywhere, into a one-line message and a non-zero exit; Ctrl-C into
+    ``interrupted`` and exit 130, SIGTERM into ``terminated (SIGTERM)`` and exit 143."""
 
     def invoke(self, ctx: click.Context):
+        _handle_sigterm()
         try:
             return super().invoke(ctx)
         except UserError as err:
@@ -49,6 +70,9 @@ class _Group(click.Group):
             click.echo(f"error: {message}", err=True)
             sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
+            if _TERMINATED:
+                click.echo("terminated (SIGTERM)", err=True)
+                sys.exit(128 + signal.SIGTERM)
             click.echo("interrupted", err=True)
             sys.exit(130)
         finally:

@@ -67,10 +67,13 @@ def test_killed_run_leftovers_are_removed_and_the_rerun_is_identical(sample_en, 
     wait_for_workers(out, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    (leftover,) = [p for p in out.iterdir() if p.name.startswith(".albert-data-")]
+    (leftover,) = [p for p in out.iterdir() if p.name.startswith(".albert-data-") and p.is_dir()]
+    assert (out / ".albert-data-claim.json").exists()  # the killed run's claim
     rerun = start(sample_en, out)
     _, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err
+    assert f"taking over the claim on {out} of the albert-data make-pretraining run on host" in err
+    assert f"process {proc.pid} is gone" in err
     assert f"removed the leftovers of an interrupted run: {leftover}" in err
     clean = tmp_path / "clean"
     fresh = start(sample_en, clean)

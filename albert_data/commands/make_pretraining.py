@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
 from albert_data.jobs.beam_progress import LINE_EVERY
 
@@ -128,6 +129,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     default=True,
     help=f"A progress bar on a terminal (otherwise a line every {LINE_EVERY:g} s).",
 )
+@take_over_option
 @click.pass_context
 def make_pretraining(ctx, **opts):
     """Write ALBERT pretraining TFRecords (n-gram masked LM + sentence order) from

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
 from albert_data.jobs.beam_progress import LINE_EVERY as BEAM_LINE_EVERY
 from albert_data.jobs.reporting import LINE_EVERY
 
@@ -82,6 +83,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     default=True,
     help=f"A progress bar on a terminal (otherwise a line every {LINE_EVERY:g} s; with --runner, every {BEAM_LINE_EVERY:g} s).",
 )
+@take_over_option
 @click.pass_context
 def split_sentences(ctx, **opts):
     """Split raw text INPUTS (files, globs, directories; .gz/.bz2; gs://) into

@@ -2,21 +2,18 @@
 
 * :class:`BeamSettings`: the runner options every Beam command takes, checked once.
 * :func:`plan_inputs`: input sizes and byte ranges (a dry run lists and sizes nothing).
-* :class:`WorkDir`: the hidden work directory beside the outputs, with an owner file so
-  that the leftovers of a killed run are recognised and removed by the next one.
 * :func:`run_job`: build and run the pipeline; Beam's own console noise kept in a log
   file; progress; the first worker error in input order; Ctrl-C as one line.
-* :func:`publish`: temporary outputs renamed to their final names, only on success.
+
+Claims on the outputs, the work directory and publishing are every command's:
+:mod:`albert_data.jobs.outputs`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,8 +22,6 @@ from albert_data.files import fileio
 from albert_data.files.docranges import ByteRange, auto_range_bytes, plan_ranges
 
 SHUFFLES = ("auto", "engine", "files")
-WORK_PREFIX = ".albert-data-"
-OWNER_FILE = "owner.json"
 
 
 @dataclass(frozen=True)
@@ -193,163 +188,6 @@ def plan_inputs(files: list[str], settings: BeamSettings) -> InputPlan:
         for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)
     ]
     return InputPlan(files, sizes, ranges)
-
-
-# --- the work directory -----------------------------------------------------------------
-
-
-def _process_start(pid: int) -> str | None:
-    """The start time of ``pid`` (clock ticks since boot), to tell a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _owner() -> dict:
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "start": _process_start(pid)}
-
-
-def _is_dead(owner: dict) -> bool:
-    """Whether the run that wrote ``owner`` is certainly gone (same host, no such process)."""
-    if owner.get("host") != socket.gethostname():
-        return False
-    pid = owner.get("pid")
-    if not isinstance(pid, int):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return owner.get("start") is not None and _process_start(pid) != owner.get("start")
-
-
-@dataclass
-class WorkDir:
-    """``DIR/.albert-data-<kind>-<id>/``: temporary outputs, run files, progress."""
-
-    path: str
-    created: tuple[str, ...] = ()  # local output directories this run made, deepest first
-    dry_run: bool = False  # nothing was written: nothing to remove (no storage call)
-
-    @classmethod
-    def create(cls, parent: str, kind: str, *, dry_run: bool = False) -> WorkDir:
-        """A new work directory under ``parent`` holding an owner file (nothing is
-        written in a dry run)."""
-        work = cls(
-            f"{parent.rstrip('/')}/{WORK_PREFIX}{kind}-{uuid.uuid4().hex[:12]}",
-            created=() if dry_run else _missing_dirs(parent),
-            dry_run=dry_run,
-        )
-        if not dry_run:
-            try:
-                with fileio.open_write(f"{work.path}/{OWNER_FILE}", compress=False) as fh:
-                    fh.write(json.dumps(_owner()).encode())
-            except BaseException:
-                work.discard()
-                raise
-        return work
-
-    def file(self, name: str) -> str:
-        return f"{self.path}/{name}"
-
-    def progress_dir(self, settings: BeamSettings) -> str | None:
-        """Where local workers report finished ranges (``None``: no progress files, on
-        a remote runner or a remote work directory)."""
-        if settings.local and not fileio.is_remote(self.path):
-            return self.file("progress")
-        return None
-
-    def remove(self) -> None:
-        """Delete the work directory (a dry run wrote none: no call to its storage, which
-        for a ``gs://`` path would wait minutes on retries without credentials)."""
-        if not self.dry_run:
-            fileio.remove_tree(self.path)
-
-    @contextlib.contextmanager
-    def removed_at_end(self):
-        """Remove the work directory when the block ends, whatever happens; on failure
-        also the output directories the run created (when empty). A full disk met
-        inside is told how many bytes the run had written here (the ``bytes_written``
-        of the ``OSError``), measured before they are removed."""
-        try:
-            yield self
-        except BaseException as err:
-            space = isinstance(err, OSError) and err.errno in fileio.SPACE_ERRNOS
-            if space and not fileio.is_remote(self.path):
-                err.bytes_written = _tree_bytes(self.path)
-            self.discard()
-            raise
-        self.remove()
-
-    def discard(self) -> None:
-        """After a failure: the work directory and the (empty) output directories this
-        run created are removed."""
-        self.remove()
-        for directory in self.created:
-            with contextlib.suppress(OSError):
-                os.rmdir(directory)
-
-
-def _missing_dirs(path: str) -> tuple[str, ...]:
-    """The local directories on the way to ``path`` that do not exist yet, deepest first."""
-    if fileio.is_remote(path):
-        return ()
-    missing = []
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    return tuple(missing)
-
-
-def _tree_bytes(path: str) -> int:
-    total = 0
-    for root, _dirs, names in os.walk(path):
-        for name in names:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total
-
-
-def leftover_work_dirs(parent: str) -> tuple[list[str], list[str]]:
-    """(dead, live) work directories of earlier runs under a local ``parent``."""
-    if fileio.is_remote(parent) or not os.path.isdir(parent):
-        return [], []
-    dead, live = [], []
-    for name in sorted(os.listdir(parent)):
-        path = os.path.join(parent, name)
-        if not (name.startswith(WORK_PREFIX) and os.path.isdir(path)):
-            continue
-        try:
-            with open(os.path.join(path, OWNER_FILE)) as fh:
-                owner = json.load(fh)
-        except (OSError, ValueError):
-            owner = {}  # killed before its owner file was complete
-        (dead if not owner or _is_dead(owner) else live).append(path)
-    return dead, live
-
-
-def clear_leftovers(parent: str, *, say: Callable[[str], None]) -> None:
-    """Remove what killed runs left under ``parent``; refuse to share it with a live run."""
-    dead, live = leftover_work_dirs(parent)
-    if live:
-        raise UserError(
-            f"another albert-data run is writing to {parent} (work directory {live[0]}); wait for it, or choose another output"
-        )
-    for path in dead:
-        fileio.remove_tree(path)
-        say(f"removed the leftovers of an interrupted run: {path}")
-
-
-def publish(temps: list[str], finals: list[str]) -> None:
-    """Rename every temporary output to its final name (the run has succeeded)."""
-    for tmp, final in zip(temps, finals):
-        fileio.rename(tmp, final)
 
 
 # --- running ------------------------------------------------------------------------------

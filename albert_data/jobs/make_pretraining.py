@@ -15,22 +15,25 @@ from albert_data import __version__
 from albert_data.errors import UserError
 from albert_data.files import fileio
 from albert_data.jobs.beam_job import (
-    WORK_PREFIX,
     BeamSettings,
     InputPlan,
     JobSpec,
-    WorkDir,
     apply_to_ranges,
     check_paths,
     check_settings,
-    clear_leftovers,
     expand_inputs,
     job_paths,
     plan_inputs,
-    publish,
     run_job,
 )
 from albert_data.jobs.output_size import OutputEstimate, estimate_output
+from albert_data.jobs.outputs import (
+    WorkDir,
+    claimed,
+    clear_leftovers,
+    is_own_entry,
+    publish,
+)
 from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.document_records import PretrainingConfig, VocabIds
@@ -58,6 +61,7 @@ class MakePretrainingRequest:
     gzip: bool = False
     strict: bool = False
     overwrite: bool = False
+    take_over: bool = False  # take over another run's live claim on --output
     beam: BeamSettings = field(default_factory=BeamSettings)
 
     def __post_init__(self) -> None:
@@ -251,23 +255,19 @@ def _existing_entries(output: str) -> list[str]:
             found = FileSystems.match([output.rstrip("/") + "/*"])[0].metadata_list
         except Exception:  # noqa: BLE001 - Beam raises many types for "nothing there"
             return []
-        return [m.path for m in found]
+        return [m.path for m in found if not is_own_entry(m.path)]
     if not os.path.exists(output):
         return []
     if not os.path.isdir(output):
         raise UserError(f"--output {output} is a file; give a directory")
-    return [os.path.join(output, e) for e in os.listdir(output)]
+    return [os.path.join(output, e) for e in os.listdir(output) if not is_own_entry(e)]
 
 
 def check_output(req: MakePretrainingRequest, say: Callable[[str], None]) -> list[str]:
     """Existing entries of the output directory that --overwrite may replace; leftovers
-    of killed runs are removed first (and, with --overwrite, those of any run)."""
+    of dead runs are removed first (this run holds the claim on the directory)."""
     if req.beam.dry_run:
         return []
-    if fileio.is_remote(req.output) and req.overwrite:
-        for path in _existing_entries(req.output):
-            if os.path.basename(path.rstrip("/")).startswith(WORK_PREFIX):
-                fileio.remove_tree(path)
     clear_leftovers(req.output, say=say)
     existing = _existing_entries(req.output)
     if existing and not req.overwrite:
@@ -294,6 +294,23 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
     )
     files = expand_inputs(list(req.inputs), req.beam)
     check_paths(req.beam, {"INPUTS": files, "--output": [req.output]})
+    if not req.beam.dry_run:
+        fileio.check_writable(req.output, what="--output", directory=True)
+    with claimed(
+        req.output,
+        directory=True,
+        command="make-pretraining",
+        take_over=req.take_over,
+        say=say,
+        enabled=not req.beam.dry_run,
+    ) as claim:
+        return _claimed_run(
+            req, files, claim, tokenizer=tokenizer, config=config, start=start, say=say
+        )
+
+
+def _claimed_run(req, files, claim, *, tokenizer, config, start, say) -> MakePretrainingResult:
+    """The run, once this run holds the claim on ``--output``."""
     existing = check_output(req, say)
     plan = plan_inputs(files, req.beam)
     if not req.beam.dry_run and plan.total_bytes == 0:
@@ -303,7 +320,7 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
     size = estimate(req, plan, tokenizer, config)
     num_shards = choose_num_shards(size.total_bytes, req)
     finals = shard_paths(req.output, req.name, num_shards, req.gzip)
-    work = _create_work_dir(req, finals[0])
+    work = _create_work_dir(req, finals[0], claim)
     with work.removed_at_end():
         counts = _run_pipeline(
             req, plan=plan, tokenizer=tokenizer, config=config, work=work, finals=finals, say=say
@@ -325,7 +342,9 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
         if req.overwrite:
             fileio.delete(_stale_outputs(existing, req.name))
         publish(
-            [work.file(os.path.basename(p)) for p in [*finals, stats_path]], [*finals, stats_path]
+            [work.file(os.path.basename(p)) for p in [*finals, stats_path]],
+            [*finals, stats_path],
+            claims=[claim],
         )
         return MakePretrainingResult(finals, stats_path, report, time.monotonic() - start)
 
@@ -342,11 +361,9 @@ def intermediate_files(work: WorkDir) -> dict:
     }
 
 
-def _create_work_dir(req: MakePretrainingRequest, first_output: str) -> WorkDir:
-    if not req.beam.dry_run:
-        fileio.check_writable(req.output, what="--output", directory=True)
+def _create_work_dir(req: MakePretrainingRequest, first_output: str, claim) -> WorkDir:
     try:
-        return WorkDir.create(req.output, "make-pretraining", dry_run=req.beam.dry_run)
+        return WorkDir.create(req.output, "make-pretraining", dry_run=req.beam.dry_run, claim=claim)
     except OSError as err:  # named after the output, for the one-line report
         raise OSError(err.errno, err.strerror, first_output) from err
 

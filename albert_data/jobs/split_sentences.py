@@ -19,16 +19,14 @@ from albert_data.files import fileio
 from albert_data.jobs.beam_job import (
     BeamSettings,
     JobSpec,
-    WorkDir,
     apply_to_ranges,
     check_paths,
     check_settings,
-    clear_leftovers,
     job_paths,
     plan_inputs,
-    publish,
     run_job,
 )
+from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.text.documents import SplitConfig, SplitSummary, output_paths, split_files
 from albert_data.text.rawtext import check_not_binary
@@ -58,6 +56,7 @@ class SplitSentencesRequest:
     num_shards: int = 1
     gzip: bool = False
     overwrite: bool = False
+    take_over: bool = False  # take over another run's live claim on --output
     progress: bool = True
     beam: BeamSettings | None = None
 
@@ -118,21 +117,31 @@ def check_outputs(paths: list[str], *, overwrite: bool) -> None:
         )
 
 
-def _prepare(
-    req: SplitSentencesRequest, say, *, dry_run: bool = False
-) -> tuple[list[str], WorkDir]:
-    """Final output paths (checked) and a new work directory beside them."""
+@contextlib.contextmanager
+def _prepared(req: SplitSentencesRequest, say, *, dry_run: bool = False):
+    """Final output paths (checked), this run's claim on ``--output`` and a new work
+    directory beside them, removed at the end (with the claim)."""
     finals = output_paths(req.output, num_shards=req.num_shards, gzip=req.gzip)
     parent = fileio.parent_dir(finals[0])
     if not dry_run:
         fileio.check_writable(finals[0], what="--output")  # first: a directory is no file
-        check_outputs(finals, overwrite=req.overwrite)
-        clear_leftovers(parent, say=say)
-    try:
-        work = WorkDir.create(parent, "split", dry_run=dry_run)
-    except OSError as err:  # named after the output, for the one-line report
-        raise OSError(err.errno, err.strerror, finals[0]) from err
-    return finals, work
+    with claimed(
+        req.output,
+        directory=False,
+        command="split-sentences",
+        take_over=req.take_over,
+        say=say,
+        enabled=not dry_run,
+    ) as claim:
+        if not dry_run:
+            check_outputs(finals, overwrite=req.overwrite)
+            clear_leftovers(parent, say=say)
+        try:
+            work = WorkDir.create(parent, "split", dry_run=dry_run, claim=claim)
+        except OSError as err:  # named after the output, for the one-line report
+            raise OSError(err.errno, err.strerror, finals[0]) from err
+        with work.removed_at_end():
+            yield finals, work, claim
 
 
 def _temp(work: WorkDir, final: str) -> str:
@@ -144,16 +153,15 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say: Say = say) -
     otherwise (and with ``--no-progress``) a line every few seconds."""
     from albert_data.jobs.reporting import StepProgress
 
-    finals, work = _prepare(req, say)
     total = sum(fileio.file_size(f) for f in files)
-    with work.removed_at_end():
+    with _prepared(req, say) as (finals, work, claim):
         with StepProgress("split-sentences", total=total, bar=req.progress) as progress:
             summary = _split_local(
                 files, req, temps=[_temp(work, p) for p in finals], progress=progress.update
             )
         if summary.documents_in == 0:
             raise UserError(no_documents_message(files))
-        publish([_temp(work, p) for p in finals], finals)
+        publish([_temp(work, p) for p in finals], finals, claims=[claim])
         summary.outputs = finals
         return summary
 
@@ -174,8 +182,7 @@ def run_beam(
     settings = req.beam
     check_paths(settings, {"INPUTS": files, "--output": [req.output]})
     plan = plan_inputs(files, settings)
-    finals, work = _prepare(req, say, dry_run=settings.dry_run)
-    with work.removed_at_end():
+    with _prepared(req, say, dry_run=settings.dry_run) as (finals, work, claim):
         spec = _job_spec(req, plan=plan, work=work, finals=finals)
         result = run_job(settings, spec, say=say)
         if result is None:
@@ -185,7 +192,7 @@ def run_beam(
             setattr(summary, name, counter(result, name))
         if summary.documents_in == 0:
             raise UserError(no_documents_message(files))
-        publish([_temp(work, p) for p in finals], finals)
+        publish([_temp(work, p) for p in finals], finals, claims=[claim])
         return summary
 
 
