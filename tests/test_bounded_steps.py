@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from albert_data.jobs.make_pretraining import MakePretrainingRequest, _vocab_ids, pretraining_config
+from albert_data.jobs.make_pretraining import pretraining_config
 from albert_data.pretraining.document_records import (
     DocumentRngs,
+    VocabIds,
     bundle_records,
     document_hash,
     record_chunks,
@@ -75,13 +76,10 @@ def test_make_records_emits_bounded_elements_for_a_long_document_at_any_dupe_fac
     one_long = [s for d in text.strip("\n").split("\n\n") for s in d.split("\n")]
     largest, elements = {}, {}
     for dupe_factor in (2, 40):
-        request = MakePretrainingRequest(
-            inputs=("x",), output="o", max_seq_length=64, dupe_factor=dupe_factor
-        )
         fn = MakeRecords(
             tokenizer=tokenizer,
-            config=pretraining_config(request),
-            vocab=_vocab_ids(tokenizer),
+            config=pretraining_config(max_seq_length=64, dupe_factor=dupe_factor),
+            vocab=VocabIds.of(tokenizer),
             num_shards=2,
         )
         fn.CHUNK_TOKENS = 2_000
