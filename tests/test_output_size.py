@@ -17,8 +17,8 @@ from albert_data.jobs.make_pretraining import (
     choose_num_shards,
     pretraining_config,
 )
-from albert_data.jobs.output_size import estimate_output
 from albert_data.pretraining.document_records import VocabIds
+from albert_data.pretraining.output_size import estimate_output
 from albert_data.text.tokenization import load_tokenizer
 from tests.cli_helpers import make_pretraining
 

@@ -26,7 +26,6 @@ from albert_data.jobs.beam_job import (
     plan_inputs,
     run_job,
 )
-from albert_data.jobs.output_size import OutputEstimate, estimate_output
 from albert_data.jobs.outputs import (
     WorkDir,
     claimed,
@@ -37,6 +36,7 @@ from albert_data.jobs.outputs import (
 from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.document_records import PretrainingConfig, VocabIds
+from albert_data.pretraining.output_size import OutputEstimate, estimate_output
 
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
 # The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
@@ -205,7 +205,7 @@ def config_options(config: PretrainingConfig) -> dict:
 
 def estimate(req: MakePretrainingRequest, plan: InputPlan, tokenizer, config) -> OutputEstimate:
     """The run's output size, from the records of the head of its inputs
-    (``albert_data.jobs.output_size``); none for a dry run, which does not read them."""
+    (``albert_data.pretraining.output_size``); none for a dry run, which does not read them."""
     if req.beam.dry_run:
         return OutputEstimate(0, 0, 0.0, req.config.dupe_factor)
     return estimate_output(

@@ -1,7 +1,8 @@
 """How many bytes of records a ``make-pretraining`` run will write, estimated before it
-starts: the launcher makes the records of the first documents of its inputs (those
-starting in the first :data:`SAMPLE_BYTES`, one duplicate) with the run's own tokenizer
-and settings, and scales their size by the input size and the dupe factor.
+starts (the job asks in the launcher): the records of the first documents of its inputs
+(those starting in the first :data:`SAMPLE_BYTES`, one duplicate) are made with the
+run's own tokenizer and settings, and their size is scaled by the input size and the
+dupe factor.
 
 The estimate decides the number of output shards when ``--num-shards`` is not given,
 and checks the engine shuffle's per-shard memory bound when it is. It depends only on the
