@@ -197,8 +197,8 @@ def _source_copy(root: Path, dest: Path) -> Path:
 
 def _can_build_here() -> bool:
     """Whether this interpreter's own setuptools can build the wheel (as new as
-    pyproject.toml's build requirement): then pip need not install one in an isolated
-    environment first, which takes seconds and an index."""
+    pyproject.toml's build requirement): then neither pip nor an isolated build
+    environment is needed, which take seconds (and an index)."""
     try:
         from importlib.metadata import version
 
@@ -220,13 +220,11 @@ def staging_args() -> list[str]:
         return [f"--requirements_file={req}"]
     out = _staging_dir("albert-data-wheel-")
     source = _source_copy(root, out / "src")  # setuptools writes build/ into its source
-    own = ["--no-build-isolation"] if _can_build_here() else []
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *own]
-        + ["-w", str(out), str(source)],
-        capture_output=True,
-        text=True,
-    )
+    if _can_build_here():  # PEP 517's build_wheel, called as pip would, without pip
+        command = ["-c", f"from setuptools import build_meta; build_meta.build_wheel({str(out)!r})"]
+    else:  # pip installs a setuptools new enough in an isolated environment first
+        command = ["-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)]
+    result = subprocess.run([sys.executable, *command], cwd=source, capture_output=True, text=True)
     shutil.rmtree(source, ignore_errors=True)
     wheels = sorted(out.glob("albert_data-*.whl"))
     if result.returncode != 0 or not wheels:

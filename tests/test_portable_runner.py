@@ -294,3 +294,18 @@ def test_an_unreachable_job_service_is_one_line(launcher, own_tmpdir):
     )
     assert not (launcher / "nowhere").exists()
     assert list(own_tmpdir.iterdir()) == []
+
+
+def test_bad_input_met_by_a_portable_worker_is_one_line(services, launcher, own_tmpdir):
+    """The first bad input a worker met, in input order, told as on the DirectRunner:
+    one line naming the file, exit 2, no output."""
+    (launcher / "bad.txt").write_bytes(b"A first sentence here.\nAn undecodable \xff byte.\n")
+    proc = invoke(
+        "make-pretraining", "sent.txt", "bad.txt", "-o", "bad-out", "--spm-model", "spm.model",
+        "--strict", *MAKE, *services.flags(),
+        cwd=launcher, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    line = error_line(proc)
+    assert str(launcher / "bad.txt") in line and "--strict" in line, line
+    assert not (launcher / "bad-out").exists()

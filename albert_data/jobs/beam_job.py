@@ -362,7 +362,14 @@ def _run_remote(pipeline, spec: JobSpec, *, say: Callable[[str], None]):
         say(f"job {job_id} submitted to {runner}")
     try:
         state = _wait(result, runner, say=say)
-    except (UserError, OSError, KeyboardInterrupt):
+    except KeyboardInterrupt:  # the job is the runner's now: stopping here does not stop it
+        say(
+            f"the {runner} job {job_id or ''} was not cancelled: stop it on the runner".replace(
+                "  ", " "
+            )
+        )
+        raise
+    except (UserError, OSError):
         raise
     except Exception as err:  # noqa: BLE001 - a failed job is raised by wait_until_finish
         raise_first_error(spec.error_path)
