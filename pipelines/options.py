@@ -340,6 +340,15 @@ def counter(result, name: str) -> int:
     return int(sum(c.committed or 0 for c in found))
 
 
+def counters(result) -> dict[str, int]:
+    """Every Beam counter of a run by name, committed values summed over steps."""
+    out: dict[str, int] = {}
+    for found in result.metrics().query()["counters"]:
+        name = found.key.metric.name
+        out[name] = out.get(name, 0) + int(found.committed or 0)
+    return out
+
+
 _RUNNER_MODULES = {
     "DirectRunner": "apache_beam.runners.direct.direct_runner",
     "PrismRunner": "apache_beam.runners.portability.prism_runner",

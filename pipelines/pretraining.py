@@ -46,6 +46,9 @@ from pipelines.errors import ERRORS, error_output
 from pipelines.progress import counting_writes, range_name, report_progress
 
 NAMESPACE = "albert_data.pretraining"
+# What reading counts (undecodable bytes, null rows, the shape of the lines: see
+# albert_data.text.layout), as Beam counters of the same names.
+READ_COUNTERS = tuple(n for n in ReadCounts.__dataclass_fields__ if n not in ("files", "bytes"))
 
 
 class ReadDocuments(beam.DoFn):
@@ -54,9 +57,17 @@ class ReadDocuments(beam.DoFn):
     ``progress_dir``, a finished range leaves a small file there saying how many input
     bytes it accounted for (the launcher's progress bar sums them)."""
 
-    def __init__(self, *, fmt: str, text_field: str, strict: bool, progress_dir: str | None = None):
+    def __init__(
+        self,
+        *,
+        fmt: str,
+        text_field: str,
+        strict: bool,
+        document_separator: str = "file",
+        progress_dir: str | None = None,
+    ):
         self.fmt = fmt
-        self.read = pretraining_read_config(fmt, text_field, strict)
+        self.read = pretraining_read_config(fmt, text_field, strict, document_separator)
         self.split = SplitConfig()
         self.progress_dir = progress_dir
 
@@ -69,7 +80,7 @@ class ReadDocuments(beam.DoFn):
         except UserError as err:
             yield error_output(file_index, byte_range.start, err)
             return
-        for name in ("replaced_bytes", "malformed_lines"):
+        for name in READ_COUNTERS:
             if getattr(counts, name):
                 Metrics.counter(NAMESPACE, name).inc(getattr(counts, name))
         if self.progress_dir:

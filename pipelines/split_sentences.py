@@ -30,7 +30,7 @@ from pipelines.errors import ERRORS, error_output
 from pipelines.progress import counting_writes, range_name, report_progress
 
 NAMESPACE = "albert_data.split"
-READ_COUNTERS = ("files", "bytes", "replaced_bytes", "malformed_lines")
+READ_COUNTERS = tuple(ReadCounts.__dataclass_fields__)
 SHARD_COUNTERS = ("documents_out", "sentences", "duplicates")
 
 
@@ -64,7 +64,8 @@ class ReadAndClean(beam.DoFn):
             yield error_output(file_index, byte_range.start, err)
             return
         for name in READ_COUNTERS:
-            self.counters[name].inc(getattr(counts, name))
+            if getattr(counts, name):
+                self.counters[name].inc(getattr(counts, name))
         if self.progress_dir:
             report_progress(self.progress_dir, range_name(file_index, byte_range), counts.bytes)
 

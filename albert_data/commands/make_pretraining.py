@@ -6,10 +6,11 @@ import click
 
 from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
+from albert_data.commands.input_options import RAW_LAYOUTS, input_layout_options
 from albert_data.jobs.beam_progress import LINE_EVERY
 
 CONFIG = "albert_data.pretraining.document_records:PretrainingConfig"
-
+PRETRAINING_LAYOUTS = ("sentences", *RAW_LAYOUTS)
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
@@ -34,16 +35,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     show_default=True,
     help="Word boundaries for whole-word masking; auto = jieba for Chinese vocabularies.",
 )
-@click.option(
-    "--input-format",
-    type=click.Choice(["sentences", "jsonl"]),
-    default="sentences",
-    show_default=True,
-    help="sentences: one sentence per line, blank line between documents; jsonl: one JSON document per line.",
-)
-@click.option(
-    "--text-field", default="text", show_default=True, help="JSONL field holding the text."
-)
+@input_layout_options(formats=PRETRAINING_LAYOUTS, default="sentences")
 @option("--max-seq-length", default_from=f"{CONFIG}.instances.max_seq_length", type=int)
 @option(
     "--max-predictions-per-seq",
@@ -153,6 +145,10 @@ def make_pretraining(ctx, **opts):
     if not inputs:
         raise UserError("no INPUTS given; name the sentence-per-line files, globs or directories")
     beam = beam_settings(ctx, opts, beam_args)
+    from albert_data.commands.input_options import read_config
+
+    read_config(dict(opts), strict=False)  # the same checks as every reader's options
+    opts["document_separator"] = opts["document_separator"] or "file"
     config = pretraining_config(**{name: opts.pop(name) for name in CONFIG_OPTIONS})
     request = MakePretrainingRequest(inputs=tuple(inputs), config=config, beam=beam, **opts)
     result = run(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from albert_data.commands.claim_option import take_over_option
+from albert_data.commands.input_options import input_layout_options, read_config
 from albert_data.jobs.beam_progress import LINE_EVERY as BEAM_LINE_EVERY
 from albert_data.jobs.reporting import LINE_EVERY
 
@@ -19,16 +20,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     required=True,
     help="Output file (one shard) or name pattern (several shards).",
 )
-@click.option(
-    "--input-format",
-    type=click.Choice(["blank-line", "line", "jsonl"]),
-    default="blank-line",
-    show_default=True,
-    help="blank-line: documents separated by blank lines; line: one document per line; jsonl: one JSON object per line.",
-)
-@click.option(
-    "--text-field", default="text", show_default=True, help="JSONL field holding the text."
-)
+@input_layout_options
 @click.option(
     "--nfkc/--no-nfkc", default=True, show_default=True, help="Unicode NFKC normalisation."
 )
@@ -96,7 +88,6 @@ def split_sentences(ctx, **opts):
     from albert_data.errors import UserError
     from albert_data.jobs.split_sentences import SplitSentencesRequest, run
     from albert_data.text.documents import SplitConfig
-    from albert_data.text.rawtext import ReadConfig
 
     inputs, beam_args = split_pass_through(
         list(opts.pop("inputs")) + list(ctx.args), runner=opts.get("runner")
@@ -113,11 +104,7 @@ def split_sentences(ctx, **opts):
         beam = None
     try:
         config = SplitConfig(
-            read=ReadConfig(
-                format=opts.pop("input_format"),
-                text_field=opts.pop("text_field"),
-                strict=opts.pop("strict"),
-            ),
+            read=read_config(opts, strict=opts.pop("strict")),
             **{
                 k: opts.pop(k)
                 for k in ("nfkc", "max_sentence_chars", "min_sentences", "min_chars", "dedup")

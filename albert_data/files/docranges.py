@@ -47,6 +47,7 @@ class RangeScan:
     """Filled in while a range is read: where reading stopped."""
 
     scanned_to: int = 0
+    at_eof: bool = False  # reading went on to the end of the file
 
     def owned_bytes(self, byte_range: ByteRange) -> int:
         """Bytes of the file this range accounts for (ranges of a file add up to its
@@ -175,5 +176,51 @@ def _scan(
             doc_start, lines = line_start + skip, [line]
         # else: the tail of a document that began in the previous range
         prev_blank = False
+    scan.at_eof = True
+    if lines:
+        yield doc_start, lines
+
+
+SEPARATE_FILES = "file"
+TWO_BLANK_LINES = "two-blank-lines"
+
+
+def read_separated(
+    byte_range: ByteRange, *, separator: str, scan: RangeScan | None = None, wrap_raw=None
+) -> Iterator[tuple[int, list[bytes]]]:
+    """(byte offset, raw lines) of each document of a whole file of wrapped text, where
+    blank lines separate paragraphs, not documents. ``separator``: ``file`` (the file is
+    one document), ``two-blank-lines`` (two or more blank lines in a row end a document)
+    or the text of a line that separates documents (e.g. ``---``; compared stripped, and
+    not part of any document). Such files are read whole, as one range."""
+    if byte_range.start != 0 or byte_range.end != -1:
+        raise ValueError(f"wrapped text is read one whole file at a time, not {byte_range}")
+    scan = scan if scan is not None else RangeScan()
+    marker = separator.strip().encode("utf-8")
+    lines: list[bytes] = []
+    doc_start = pos = blanks = 0
+    with open_read(byte_range.path, wrap_raw=wrap_raw) as fh:
+        for line in fh:
+            line_start = pos
+            pos += len(line)
+            scan.scanned_to = pos
+            if line_start == 0 and line.startswith(BOM):
+                line, line_start = line[len(BOM) :], len(BOM)
+            blank = is_blank(line)
+            if separator == TWO_BLANK_LINES:
+                blanks = blanks + 1 if blank else 0
+                if blanks == 2 and lines:
+                    yield doc_start, lines
+                    lines = []
+            elif separator != SEPARATE_FILES and line.strip() == marker:
+                if lines:
+                    yield doc_start, lines
+                    lines = []
+                continue
+            if lines:
+                lines.append(line)
+            elif not blank:
+                doc_start, lines = line_start, [line]
+    scan.at_eof = True
     if lines:
         yield doc_start, lines

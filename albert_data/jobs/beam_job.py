@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.files.docranges import ByteRange, auto_range_bytes, plan_ranges
+from albert_data.files.docranges import ByteRange, auto_range_bytes
 
 SHUFFLES = ("auto", "engine", "files")
 
@@ -174,18 +174,23 @@ def expand_inputs(patterns: list[str], settings: BeamSettings) -> list[str]:
     return fileio.expand_inputs(patterns)
 
 
-def plan_inputs(files: list[str], settings: BeamSettings) -> InputPlan:
-    """Sizes and byte ranges; a dry run reads one range per remote input, sized 0."""
+def plan_inputs(files: list[str], settings: BeamSettings, read=None) -> InputPlan:
+    """Sizes and the ranges to read (byte ranges of text, whole wrapped files, Parquet
+    row groups: ``albert_data.text.rawtext.plan_file_ranges`` for the layout ``read``);
+    a dry run reads one range per input, remote ones sized 0."""
     if settings.dry_run:
         sizes = {f: 0 if fileio.is_remote(f) else fileio.file_size(f) for f in files}
         ranges = [(i, ByteRange(f, 0, -1)) for i, f in enumerate(files)]
         return InputPlan(files, sizes, ranges)
+    from albert_data.text.rawtext import ReadConfig, plan_file_ranges
+
+    read = read or ReadConfig()
     sizes = {f: fileio.file_size(f) for f in files}
     range_bytes = settings.range_bytes or auto_range_bytes(sum(sizes.values()))
     ranges = [
         (i, r)
         for i, f in enumerate(files)
-        for r in plan_ranges(f, sizes[f], range_bytes=range_bytes)
+        for r in plan_file_ranges(f, sizes[f], read, range_bytes=range_bytes)
     ]
     return InputPlan(files, sizes, ranges)
 

@@ -37,6 +37,7 @@ from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.document_records import PretrainingConfig, VocabIds
 from albert_data.pretraining.output_size import OutputEstimate, estimate_output
+from albert_data.text.rawtext import ReadCounts, check_inputs
 
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
 # The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
@@ -56,6 +57,7 @@ class MakePretrainingRequest:
     input_format: str = "sentences"
     text_field: str = "text"
     config: PretrainingConfig = field(default_factory=PretrainingConfig)
+    document_separator: str = "file"
     num_shards: int | None = None
     name: str = "pretraining"
     gzip: bool = False
@@ -99,7 +101,8 @@ def summary_lines(s: dict, elapsed: float) -> list[str]:
         f"  SOP swapped         {s['sop']['swapped']:,} ({100 * s['sop']['swapped_fraction']:.1f}%)",
         f"  tokens per second   {s['tokens'] / max(elapsed, 1e-9):,.0f}",
     ]
-    return lines + [f"  {line}" for line in loss_lines(s)]
+    lines += [f"  {line}" for line in loss_lines(s)]
+    return lines + [f"  note: {hint}" for hint in s.get("input_layout", {}).get("hints", [])]
 
 
 def masking_cap_lines(stats: dict) -> list[str]:
@@ -137,6 +140,8 @@ def loss_lines(s: dict) -> list[str]:
     for key, words in (
         ("undecodable_bytes_replaced", "undecodable bytes replaced by U+FFFD"),
         ("malformed_lines", "malformed JSONL lines skipped"),
+        ("null_rows_skipped", "null Parquet rows skipped"),
+        ("ruler_lines", "ruler lines (==== or ----) taken as paragraph ends, not text"),
         (
             "sentences_longer_than_sequence",
             "sentences longer than a sequence, cut at word boundaries",
@@ -148,6 +153,18 @@ def loss_lines(s: dict) -> list[str]:
         if s.get(key):
             lines.append(f"{words}: {s[key]:,}")
     return lines or ["nothing was dropped, replaced or cut"]
+
+
+def read_layout(req: MakePretrainingRequest):
+    """How the run reads its inputs (``albert_data.text.rawtext.ReadConfig``)."""
+    from albert_data.text.documents import pretraining_read_config
+
+    try:
+        return pretraining_read_config(
+            req.input_format, req.text_field, req.strict, req.document_separator
+        )
+    except ValueError as err:
+        raise UserError(f"--input-format {req.input_format}: {err}") from None
 
 
 # The command's options that make up the PretrainingConfig, in the order stats.json lists
@@ -213,6 +230,7 @@ def estimate(req: MakePretrainingRequest, plan: InputPlan, tokenizer, config) ->
         plan.sizes,
         fmt=req.input_format,
         text_field=req.text_field,
+        document_separator=req.document_separator,
         tokenizer=tokenizer,
         config=config,
         vocab=VocabIds.of(tokenizer),
@@ -312,7 +330,10 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
 def _claimed_run(req, files, claim, *, tokenizer, config, start, say) -> MakePretrainingResult:
     """The run, once this run holds the claim on ``--output``."""
     existing = check_output(req, say)
-    plan = plan_inputs(files, req.beam)
+    read = read_layout(req)
+    if not req.beam.dry_run:
+        check_inputs(files, read)
+    plan = plan_inputs(files, req.beam, read)
     if not req.beam.dry_run and plan.total_bytes == 0:
         raise UserError(
             f"all {len(files)} input file(s) are empty (first: {files[0]}); give sentence-per-line documents"
@@ -387,6 +408,7 @@ def _transform(req, *, tokenizer, config, work, finals, progress_dir, local: boo
             fmt=req.input_format,
             text_field=req.text_field,
             strict=req.strict,
+            document_separator=req.document_separator,
             progress_dir=progress_dir,
         ),
     )
@@ -394,7 +416,7 @@ def _transform(req, *, tokenizer, config, work, finals, progress_dir, local: boo
 
 def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     """Run the pipeline; the merged counts (``None`` for a dry run)."""
-    from pipelines.options import counter
+    from pipelines.options import counters
 
     progress_dir = work.progress_dir(req.beam)
     local_files = not any(fileio.is_remote(p) for p in [*plan.files, req.output])
@@ -439,8 +461,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         raise UserError(
             f"no documents found in {len(plan.files)} input file(s) (first: {plan.files[0]}); give one sentence per line with a blank line between documents"
         )
-    counts["undecodable_bytes_replaced"] = counter(result, "replaced_bytes")
-    counts["malformed_lines"] = counter(result, "malformed_lines")
+    add_read_counts(counts, req.input_format, ReadCounts.from_counters(counters(result)))
     if counts["instances"] == 0:
         skipped = ", ".join(f"{n} {r}" for r, n in counts["documents_skipped"].items()) or "none"
         raise UserError(
@@ -459,6 +480,29 @@ def _recorded_options(req: MakePretrainingRequest) -> dict:
         elif f.name not in ("inputs", "output", "beam"):
             recorded[f.name] = getattr(req, f.name)
     return recorded
+
+
+def add_read_counts(counts: dict, fmt: str, read: ReadCounts) -> None:
+    """What reading met, into the run's counts (``stats.json``)."""
+    counts["undecodable_bytes_replaced"] = read.replaced_bytes
+    counts["malformed_lines"] = read.malformed_lines
+    if fmt == "parquet":
+        counts["null_rows_skipped"] = read.null_rows
+    if fmt == "wrapped":
+        counts["ruler_lines"] = read.ruler_lines
+    counts["input_layout"] = layout_report(fmt, read)
+
+
+def layout_report(fmt: str, read) -> dict:
+    """What the lines of the input looked like, and the hints drawn from it."""
+    probe = read.probe()
+    return {
+        "lines_probed": probe.lines,
+        "lines_without_end_punctuation": probe.unpunctuated,
+        "line_widths_by_10_columns": list(probe.widths),
+        "large_files_read_as_one_document": read.whole_file_documents,
+        "hints": read.hints(fmt),
+    }
 
 
 def _report(req, *, plan, tokenizer, finals, counts, start) -> dict:

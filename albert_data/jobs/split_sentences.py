@@ -29,7 +29,7 @@ from albert_data.jobs.beam_job import (
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.text.documents import SplitConfig, SplitSummary, output_paths, split_files
-from albert_data.text.rawtext import check_not_binary
+from albert_data.text.rawtext import ReadCounts, check_inputs
 
 SUMMARY_COUNTERS = (
     "files",
@@ -87,8 +87,7 @@ def run(req: SplitSentencesRequest, *, say: Say = say) -> SplitSentencesResult:
     dry = req.beam is not None and req.beam.dry_run
     files = _input_files(req)
     if not dry:
-        for path in files:
-            check_not_binary(path)
+        check_inputs(files, req.config.read)
     summary = (
         run_beam(files, req, say=say) if req.beam is not None else run_local(files, req, say=say)
     )
@@ -177,19 +176,21 @@ def run_beam(
 ) -> SplitSummary | None:
     """The same as :func:`run_local` as a Beam pipeline; large files are read in byte
     ranges, in parallel. ``None`` for a dry run."""
-    from pipelines.options import counter
+    from pipelines.options import counters
 
     settings = req.beam
     check_paths(settings, {"INPUTS": files, "--output": [req.output]})
-    plan = plan_inputs(files, settings)
+    plan = plan_inputs(files, settings, req.config.read)
     with _prepared(req, say, dry_run=settings.dry_run) as (finals, work, claim):
         spec = _job_spec(req, plan=plan, work=work, finals=finals)
         result = run_job(settings, spec, say=say)
         if result is None:
             return None
-        summary = SplitSummary(outputs=finals)
+        summary = SplitSummary(outputs=finals, input_format=req.config.read.format)
+        found = counters(result)
         for name in SUMMARY_COUNTERS:
-            setattr(summary, name, counter(result, name))
+            setattr(summary, name, found.get(name, 0))
+        summary.read = ReadCounts.from_counters(found)
         if summary.documents_in == 0:
             raise UserError(no_documents_message(files))
         publish([_temp(work, p) for p in finals], finals, claims=[claim])

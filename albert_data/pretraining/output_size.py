@@ -73,6 +73,7 @@ class _FileSample:
     documents: list  # (sentences, content hash)
     uncompressed: int  # bytes of the file the documents cover
     whole: bool  # the sample read the file to its end
+    estimated_total: float | None = None  # the text bytes of the whole file (Parquet)
 
 
 def estimate_output(
@@ -82,6 +83,7 @@ def estimate_output(
     fmt: str,
     text_field: str,
     tokenizer,
+    document_separator: str = "file",
     config: PretrainingConfig,
     vocab: VocabIds,
     sample_bytes: int = SAMPLE_BYTES,
@@ -91,7 +93,7 @@ def estimate_output(
     Reading errors (binary or undecodable input, with ``--strict``) end the sample
     quietly: the run itself reports them, naming the file and position.
     """
-    read = pretraining_read_config(fmt, text_field)
+    read = pretraining_read_config(fmt, text_field, document_separator=document_separator)
     split = SplitConfig()
     documents: list = []
     sampled = 0
@@ -110,6 +112,8 @@ def estimate_output(
         sampled += part.uncompressed
         if part.whole:
             input_bytes += part.uncompressed
+        elif part.estimated_total is not None:
+            input_bytes += part.estimated_total
         else:
             pending.append(path)
     for path in pending:
@@ -125,6 +129,8 @@ def _sample_file(path: str, read: ReadConfig, split: SplitConfig, fmt: str, limi
     """The documents of ``path`` that start in its first ``limit`` uncompressed bytes;
     the one that runs past ``limit`` is cut there (at a sentence end), so that a huge
     document (a file with no blank lines) is not tokenised whole by the launcher."""
+    if read.format == "parquet":
+        return _sample_parquet(path, read, split, limit)
     counts = ReadCounts()
     documents = []
     docs = read_range_documents(ByteRange(path, 0, -1), read, counts)
@@ -140,6 +146,31 @@ def _sample_file(path: str, read: ReadConfig, split: SplitConfig, fmt: str, limi
     finally:
         docs.close()
     return _FileSample(documents, counts.bytes, True)
+
+
+def _sample_parquet(path: str, read: ReadConfig, split: SplitConfig, limit: int):
+    """The first rows of a Parquet file up to ``limit`` bytes of UTF-8 text; a file not
+    read to its end is sized by its share of rows read (text bytes, not the compressed
+    file's)."""
+    from albert_data.files.parquet import parquet_file
+
+    with parquet_file(path) as pf:
+        total_rows = pf.metadata.num_rows
+    counts = ReadCounts()
+    documents, text_bytes, rows = [], 0, 0
+    docs = read_range_documents(ByteRange(path, 0, -1), read, counts)
+    try:
+        for raw in docs:
+            rows = raw.offset + 1
+            sentences = pretraining_sentences(raw, "parquet", split)
+            documents.append((sentences, document_hash("\n".join(sentences))))
+            text_bytes += sum(len(p.encode("utf-8")) + 1 for p in raw.paragraphs)
+            if text_bytes >= limit:
+                estimate = text_bytes * total_rows / max(rows, 1)
+                return _FileSample(documents, text_bytes, False, estimate)
+    finally:
+        docs.close()
+    return _FileSample(documents, text_bytes, True)
 
 
 def _head_sentences(sentences: list[str], budget: int) -> tuple[list[str], int]:

@@ -61,20 +61,30 @@ class CleanDocument:
         return hashlib.sha1(self.text.encode("utf-8")).digest()
 
 
-def pretraining_read_config(fmt: str, text_field: str, strict: bool = False) -> ReadConfig:
+# make-pretraining's --input-format: sentence-per-line documents, or any raw layout.
+PRETRAINING_FORMATS = ("sentences", "blank-line", "line", "jsonl", "wrapped", "parquet")
+
+
+def pretraining_read_config(
+    fmt: str, text_field: str, strict: bool = False, document_separator: str = "file"
+) -> ReadConfig:
     """How ``make-pretraining`` reads its ``--input-format`` (``sentences``: a sentence
-    per line, a blank line between documents; ``jsonl``: a JSON text per line)."""
+    per line, a blank line between documents; the others as ``split-sentences`` reads
+    them)."""
     return ReadConfig(
-        format="jsonl" if fmt == "jsonl" else "blank-line", text_field=text_field, strict=strict
+        format="blank-line" if fmt == "sentences" else fmt,
+        text_field=text_field,
+        strict=strict,
+        document_separator=document_separator,
     )
 
 
 def pretraining_sentences(raw: RawDocument, fmt: str, config: SplitConfig) -> list[str]:
     """A document's sentences as ``make-pretraining`` takes them: its lines as they are
-    for ``sentences``, cleaned and split (:func:`clean_document`) for ``jsonl``."""
-    if fmt == "jsonl":
-        return list(clean_document(raw, config).sentences)
-    return list(raw.paragraphs)
+    for ``sentences``, cleaned and split (:func:`clean_document`) for the raw layouts."""
+    if fmt == "sentences":
+        return list(raw.paragraphs)
+    return list(clean_document(raw, config).sentences)
 
 
 def clean_document(raw: RawDocument, config: SplitConfig) -> CleanDocument:
@@ -118,6 +128,8 @@ class SplitSummary:
     replaced_bytes: int = 0
     malformed_lines: int = 0
     outputs: list[str] = field(default_factory=list)
+    read: ReadCounts = field(default_factory=ReadCounts)
+    input_format: str = "blank-line"
 
     def lines(self) -> list[str]:
         return [
@@ -130,6 +142,8 @@ class SplitSummary:
             f"duplicates removed  {self.duplicates:,}",
             f"undecodable bytes   {self.replaced_bytes:,} (replaced by U+FFFD)",
             f"malformed lines     {self.malformed_lines:,}",
+            *read_lines(self.read),
+            *(f"note: {hint}" for hint in self.read.hints(self.input_format)),
         ]
 
 
@@ -182,4 +196,15 @@ def split_files(
         started[shard] = True
     for name in ("files", "bytes", "replaced_bytes", "malformed_lines"):
         setattr(summary, name, getattr(counts, name))
+    summary.read, summary.input_format = counts, config.read.format
     return summary
+
+
+def read_lines(counts: ReadCounts) -> list[str]:
+    """Summary lines for what only some layouts meet (null Parquet rows, rulers)."""
+    lines = []
+    if counts.null_rows:
+        lines.append(f"null rows skipped   {counts.null_rows:,} (Parquet rows without text)")
+    if counts.ruler_lines:
+        lines.append(f"ruler lines         {counts.ruler_lines:,} (==== or ---- lines, not text)")
+    return lines
