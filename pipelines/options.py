@@ -125,12 +125,42 @@ def build_options(
             args.append(f"--job_name={job_name}")
         if not is_local(runner) and not any(a.split("=")[0] in _STAGING_FLAGS for a in args):
             args.extend(staging_args())
+    _check_dry_run_locations(runner, args)
     try:
         return PipelineOptions(args)
     except SystemExit as err:  # argparse inside Beam exits on a malformed option
         raise UserError(
             f"invalid Beam pipeline option in {' '.join(pass_through)!r}; see --help"
         ) from err
+
+
+def _check_dry_run_locations(runner: str | None, args: list[str]) -> None:
+    """A Dataflow dry run stays offline only with a valid ``gs://`` temporary or staging
+    location: without one Beam looks for (and would create) a default bucket on Google
+    Cloud Storage, retrying for minutes without credentials."""
+    import re
+
+    from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator as V
+
+    if is_local(runner) or resolve_runner(runner) != "DataflowRunner":
+        return
+    values = dict(a.split("=", 1) for a in args if a.startswith("--") and "=" in a)
+    if values.get("--dry_run", "").lower() not in ("true", "1", "yes"):
+        return
+    for flag in ("--temp_location", "--staging_location"):
+        match = re.fullmatch(V.GCS_URI, values.get(flag, ""), re.DOTALL)
+        if (
+            match
+            and match["SCHEME"] == V.GCS_SCHEME
+            and re.fullmatch(V.GCS_BUCKET, match["BUCKET"])
+            and match["OBJECT"]
+        ):
+            return
+    given = values.get("--temp_location")
+    what = f"--temp_location {given} is not a gs://BUCKET/PATH" if given else "no --temp_location"
+    raise UserError(
+        f"{what}: a Dataflow dry run needs one (Beam would otherwise look for a default bucket on Google Cloud Storage), e.g. --temp_location gs://my-bucket/tmp"
+    )
 
 
 def direct_runner(options, warm=None):

@@ -142,3 +142,37 @@ def test_the_fast_path_and_beams_stock_direct_runner_write_the_same_bytes(
     fast, stock = _outputs(tmp_path / "fast" / "records"), _outputs(tmp_path / "stock" / "records")
     assert len(fast) == 2 and all(fast.values())
     assert fast == stock
+
+
+def _without(flags: list[str], name: str) -> list[str]:
+    i = flags.index(name)
+    return flags[:i] + flags[i + 2 :]
+
+
+@pytest.mark.parametrize(
+    "flags,needle",
+    [
+        (
+            _without(DATAFLOW, "--temp_location"),
+            "error: no --temp_location: a Dataflow dry run needs one",
+        ),
+        (
+            [*_without(DATAFLOW, "--temp_location"), "--temp_location", "gs://b/tmp"],
+            "error: --temp_location gs://b/tmp is not a gs://BUCKET/PATH",
+        ),
+        (
+            [*_without(DATAFLOW, "--project"), "--project", "p"],
+            "error: DataflowRunner: Invalid Project ID (p).",
+        ),
+    ],
+)
+def test_dataflow_options_beam_refuses_are_one_line(sample_en, flags, needle):
+    """Beam's own checks of the Dataflow options are one line too, before anything that
+    would wait on the network (a missing temporary location sends Beam looking for a
+    default bucket)."""
+    proc = invoke(
+        "split-sentences", "gs://my-bucket/raw/*.jsonl.gz", "-o", "gs://my-bucket/docs.txt",
+        "--input-format", "jsonl", "--num-shards", "2", *flags, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert error_line(proc).startswith(needle)

@@ -334,7 +334,13 @@ def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
         warm_workers=warm is not None,
     )
     runner = direct_runner(options, warm) if fast else None
-    pipeline = beam.Pipeline(runner=runner, options=options)
+    try:
+        pipeline = beam.Pipeline(runner=runner, options=options)
+    except ValueError as err:  # Beam's validation of the runner's options, e.g. --project
+        reasons = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+        if not str(err).startswith("Pipeline has validations errors") or not reasons:
+            raise
+        raise UserError(f"{settings.runner}: {'; '.join(reasons)}") from None
     spec.build(pipeline)
     return pipeline
 
