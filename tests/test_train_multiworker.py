@@ -109,20 +109,22 @@ class Cluster:
             if text in line:
                 return line
 
-    def finish(self) -> list[tuple[int, str, str]]:
-        """(exit code, stdout, stderr) of every worker, all of which must exit 0; one
-        failing worker stops the others (they would wait for it forever)."""
+    def finish(self, expected: tuple[int, ...] = ()) -> list[tuple[int, str, str]]:
+        """(exit code, stdout, stderr) of every worker, all of which must exit 0 (or
+        ``expected[i]``); one failing worker stops the others (they would wait for it
+        forever)."""
+        want = list(expected) or [0] * len(self.workers)
         while True:
             time.sleep(min(0.2, self._remaining()))
             if self._restarted():
                 continue
             codes = [w.poll() for w in self.workers]
-            if any(code not in (None, 0) for code in codes):
+            if any(code not in (None, w) for code, w in zip(codes, want)):
                 self.kill()
-                bad = next(i for i, c in enumerate(codes) if c not in (None, 0))
+                bad = next(i for i, c in enumerate(codes) if c not in (None, want[i]))
                 out, err = self.workers[bad].stdout, self.workers[bad].stderr
                 raise AssertionError(f"worker {bad} exited {codes[bad]}:\n{out}\n{err[-4000:]}")
-            if all(code == 0 for code in codes):
+            if codes == want:
                 return [w.finish(10) for w in self.workers]
 
     def kill(self) -> None:
@@ -238,7 +240,8 @@ def test_sigterm_to_one_worker_stops_both_after_the_same_step(tmp_path, clusters
     cluster = clusters(cli_train_args(str(tmp_path / "rec" / "*"), shared_dir, *common))
     cluster.wait_for(1, "step 3/")  # both are in the loop: steps need both workers
     cluster.workers[1].send_signal(signal.SIGTERM)  # the non-chief only
-    done = {f"worker {i}": result for i, result in enumerate(cluster.finish())}
+    # the worker that received SIGTERM exits 143 (terminated), the other 0
+    done = {f"worker {i}": result for i, result in enumerate(cluster.finish((0, 143)))}
     stopped = [
         re.search(r"stopped at step (\d+) \(sigterm\)", done[f"worker {i}"][1]) for i in (0, 1)
     ]

@@ -130,7 +130,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, spawn):
 @pytest.mark.parametrize(
     "sig,code,said,stopped",
     [
-        (signal.SIGTERM, 0, "SIGTERM: saved", "(sigterm)"),
+        (signal.SIGTERM, 143, "SIGTERM: saved", "(sigterm)"),
         (signal.SIGINT, 130, "Ctrl-C: saved", "(sigint)"),
     ],
     ids=["sigterm", "ctrl-c"],

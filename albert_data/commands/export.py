@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
 from albert_data.jobs.export import FORMATS
 
 
@@ -64,6 +65,7 @@ from albert_data.jobs.export import FORMATS
     help="Export with a vocabulary other than the one the records' stats.json names.",
 )
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's C++ start-up logs.")
+@take_over_option
 def export(
     model_dir,
     checkpoint,
@@ -76,6 +78,7 @@ def export(
     records,
     allow_vocab_mismatch,
     verbose,
+    take_over,
 ):
     """Export a trained model to OUTPUT/saved_model (TF SavedModel, serving signature
     input_ids, input_mask, segment_ids -> sequence_output, pooled_output), OUTPUT/hf
@@ -99,6 +102,7 @@ def export(
         records=tuple(records),
         allow_vocab_mismatch=allow_vocab_mismatch,
         verbose=verbose,
+        take_over=take_over,
     )
     result = run(request)
     click.echo(result.loaded, err=True)

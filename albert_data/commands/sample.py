@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
+
 
 @click.command("sample")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
@@ -25,7 +27,8 @@ import click
     "--sentence-per-line", is_flag=True, help="Write split sentences (what make-pretraining reads)."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def sample(lang, output, size, seed, sentence_per_line, overwrite):
+@take_over_option
+def sample(lang, output, size, seed, sentence_per_line, overwrite, take_over):
     """Write the sample corpus shipped with albert-data (written by this project).
 
     Without --size: the bundled raw text (several dozen documents). With --size: a
@@ -34,26 +37,38 @@ def sample(lang, output, size, seed, sentence_per_line, overwrite):
     import os
 
     from albert_data.errors import UserError
-    from albert_data.files.fileio import check_writable, open_write, temp_name
+    from albert_data.files.fileio import check_writable, open_write, parent_dir
+    from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
     from albert_data.text.corpus import sample_text, write_corpus
 
-    if os.path.exists(output) and not overwrite:
-        raise UserError(f"output {output} already exists; choose another -o or pass --overwrite")
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    target = _parse_size(size) if size is not None else None
     check_writable(output, what="-o")
-    if size is None and not sentence_per_line:
-        tmp = temp_name(output)  # a full disk names the output, not this temporary name
+    with claimed(output, directory=False, command="sample", take_over=take_over, say=say) as claim:
+        if os.path.exists(output) and not overwrite:
+            raise UserError(
+                f"output {output} already exists; choose another -o or pass --overwrite"
+            )
+        parent = parent_dir(output)
+        clear_leftovers(parent, say=say)
         try:
-            with open_write(tmp, compress=False) as fh:
-                fh.write(sample_text(lang).encode("utf-8"))
-            os.replace(tmp, output)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    else:
-        target = _parse_size(size) if size is not None else len(sample_text(lang).encode("utf-8"))
-        write_corpus(
-            output, lang, seed=seed, target_bytes=target, sentence_per_line=sentence_per_line
-        )
+            work = WorkDir.create(parent, "sample", claim=claim)
+        except OSError as err:  # named after the output, for the one-line report
+            raise OSError(err.errno, err.strerror, output) from err
+        with work.removed_at_end():
+            tmp = work.file(os.path.basename(output))
+            if target is None and not sentence_per_line:
+                with open_write(tmp, compress=False) as fh:
+                    fh.write(sample_text(lang).encode("utf-8"))
+            else:
+                if target is None:
+                    target = len(sample_text(lang).encode("utf-8"))
+                write_corpus(
+                    tmp, lang, seed=seed, target_bytes=target, sentence_per_line=sentence_per_line
+                )
+            publish([tmp], [output], claims=[claim])
     click.echo(f"wrote {output} ({os.path.getsize(output):,} bytes)", err=True)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
 from albert_data.jobs.reporting import LINE_EVERY
 
@@ -95,6 +96,7 @@ def _take(opts: dict, config: type) -> dict:
 @option("--control-symbols", default_from=f"{RECIPE}.control_symbols", shown=",".join)
 @option("--user-defined-symbols", default_from=f"{RECIPE}.user_defined_symbols", shown=",".join)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@take_over_option
 @click.option("--verbose", is_flag=True, help="Show SentencePiece's own log.")
 @click.option(
     "--runner",

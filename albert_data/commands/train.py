@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
 
 DATA = "albert_data.training.config:DataConfig"
@@ -167,12 +168,13 @@ DYN = "albert_data.training.config:DynamicMaskingConfig"
     help="Stop (with a checkpoint) after this many steps of this run.",
 )
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's C++ start-up and runtime logs.")
+@take_over_option
 def train(verbose: bool, **options):
     """Train ALBERT (MLM + SOP) on RECORDS written by make-pretraining.
 
     \b
     Re-running the same command resumes from the newest checkpoint in --model-dir.
-    SIGTERM saves a checkpoint and exits 0. Ctrl-C saves one after the current step
+    SIGTERM saves a checkpoint after the current step and exits 143, Ctrl-C the same
     and exits 130 (a second Ctrl-C stops at once, without saving). A NaN/inf loss stops
     with an error and keeps the last good checkpoint.
     """
@@ -189,5 +191,7 @@ def train(verbose: bool, **options):
     result = run(request)
     for line in result.summary_lines():
         click.echo(line)
-    if result.stopped == "sigint":
+    if result.signal == "sigint":
         sys.exit(130)  # interrupted, as a shell expects, though the checkpoint is saved
+    if result.signal == "sigterm":
+        sys.exit(143)  # terminated, as a scheduler expects, though the checkpoint is saved

@@ -5,8 +5,9 @@ Every check that can fail runs before TensorFlow is imported and before anything
 written: the formats, the vocabulary options, the config, the vocabulary against the
 model's ``vocab_size`` and against the one the records were made with (their
 ``stats.json``, found beside ``--records`` or in the model directory), and that the output
-can be written. The formats are then written into a hidden staging directory beside the
-output and moved into place only when all of them succeeded, so a failure leaves nothing.
+can be written. The run then claims the output (``jobs.outputs``), writes the formats into
+a hidden work directory inside it and publishes them only when all of them succeeded, so
+a failure leaves nothing.
 
 A new export format is one entry in :data:`FORMATS`: its name, subdirectory and writer.
 """
@@ -17,14 +18,13 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from albert_data.errors import UserError
+from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.records import provenance
 
@@ -105,6 +105,7 @@ class ExportRequest:
     records: tuple[str, ...] = ()
     allow_vocab_mismatch: bool = False
     verbose: bool = False  # TensorFlow's C++ start-up logs
+    take_over: bool = False  # take over another run's live claim on --output
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -261,34 +262,16 @@ def tokenizer_files(req: ExportRequest, config, config_path: str, notes: list[st
     return out.files
 
 
-def _nearest_existing(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
-
-
-def staging_directory(output: str) -> Path:
-    """A hidden directory beside (or in) ``output`` to write into; creating it is the check
-    that ``output`` can be written, before any work."""
-    from albert_data.files.fileio import is_remote
+def check_output(output: str) -> None:
+    """``--output`` must be a local directory that can be written, checked before any
+    work (the claim on it is then the first thing written)."""
+    from albert_data.files.fileio import check_writable, is_remote
 
     if is_remote(output):
         raise UserError(
             f"--output {output}: export writes a local directory; export locally, then copy it (gsutil -m cp -r)"
         )
-    out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--output {output} is a file; give a directory")
-    base = _nearest_existing(out)
-    if not base.is_dir():
-        raise UserError(f"--output {output} is under {base}, which is a file; give a directory")
-    try:
-        return Path(tempfile.mkdtemp(prefix=".albert-data-export-", dir=base))
-    except OSError as err:
-        raise UserError(
-            f"--output {output} cannot be written ({base}: {err.strerror}); choose a writable directory"
-        ) from None
+    check_writable(output, what="--output", directory=True)
 
 
 # -- the work --------------------------------------------------------------------------------
@@ -310,17 +293,6 @@ def _timed(say: Say, what: str):
         say(f"export: {what}: done in {seconds:.1f} s")
 
 
-def _publish(staging: Path, output: Path, subdirs: list[str]) -> None:
-    output.mkdir(parents=True, exist_ok=True)
-    for name in subdirs:
-        target = output / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        os.replace(staging / name, target)
-
-
 def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say) -> dict:
     paths = {}
     for fmt in req.chosen_formats():
@@ -330,7 +302,9 @@ def _write_all(req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say
     return paths
 
 
-def _write_and_publish(req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say) -> dict:
+def _write_and_publish(
+    req: ExportRequest, inputs: ExportInputs, staging: Path, say: Say, claim
+) -> dict:
     """Every chosen format into ``staging``, then moved to ``--output``; a write that
     fails (a full disk, a file-size limit: an ``OSError``, or TensorFlow's own
     ``OpError`` when it writes the SavedModel or a checkpoint) is one line."""
@@ -338,7 +312,12 @@ def _write_and_publish(req: ExportRequest, inputs: ExportInputs, staging: Path, 
 
     try:
         paths = _write_all(req, inputs, staging, say)
-        _publish(staging, Path(req.output), [f.subdir for f in req.chosen_formats()])
+        subdirs = [f.subdir for f in req.chosen_formats()]
+        publish(
+            [str(staging / d) for d in subdirs],
+            [str(Path(req.output) / d) for d in subdirs],
+            claims=[claim],
+        )
     except OSError as err:
         raise UserError(
             f"--output {req.output}: cannot write the export ({public_path(err.filename, staging, req.output)}: {err.strerror}); free space or choose another directory"
@@ -385,14 +364,17 @@ def run(req: ExportRequest, *, say: Say = say) -> ExportResult:
     from albert_data.jobs.tensorflow_console import quiet_tensorflow
 
     quiet_tensorflow(req.verbose)  # the checks passed: now TensorFlow, quietly
-    staging = staging_directory(req.output)
-    try:
-        from albert_data.interop.loading import load_trained_model
+    check_output(req.output)
+    with claimed(
+        req.output, directory=True, command="export", take_over=req.take_over, say=say
+    ) as claim:
+        clear_leftovers(req.output, say=say)
+        work = WorkDir.create(req.output, "export", claim=claim)
+        with work.removed_at_end():
+            from albert_data.interop.loading import load_trained_model
 
-        with _timed(say, f"loading {req.checkpoint or req.model_dir}"):
-            model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
-        inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
-        paths = _write_and_publish(req, inputs, staging, say)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            with _timed(say, f"loading {req.checkpoint or req.model_dir}"):
+                model, report = load_trained_model(req.model_dir, req.checkpoint, config_path)
+            inputs = ExportInputs(model=model, step=report.step, tokenizer_files=files)
+            paths = _write_and_publish(req, inputs, Path(work.path), say, claim)
     return ExportResult(paths=paths, loaded=report.summary().splitlines()[0], notes=tuple(notes))

@@ -43,8 +43,6 @@ DEFAULT_LEASE = 60.0
 # once, the one whose record is there won (an object store keeps the last write).
 SETTLE_SECONDS = 0.3
 
-RUN_ID = uuid.uuid4().hex  # this process's run: its claims and work directories
-
 
 def lease_seconds() -> float:
     """How long a claim lives without a heartbeat (``ALBERT_DATA_CLAIM_LEASE``)."""
@@ -111,7 +109,7 @@ class Owner:
         now = time.time()
         pid = os.getpid()
         return cls(
-            run=RUN_ID,
+            run=uuid.uuid4().hex,
             command=command,
             output=output,
             host=socket.gethostname(),
@@ -286,9 +284,11 @@ class Claim:
         command: str,
         take_over: bool = False,
         say: Callable[[str], None] = lambda _: None,
+        public: str | None = None,
     ) -> Claim:
         """Claim ``output`` for this run, or raise a one-line :class:`UserError`
-        naming the live run that holds it."""
+        naming the live run that holds it; an ``OSError`` (a full disk) names
+        ``public`` (default: ``output``)."""
         lease = lease_seconds()
         path = claim_path(output, directory=directory)
         created = _missing_dirs(output if directory else fileio.parent_dir(output))
@@ -299,7 +299,7 @@ class Claim:
             claim._take(take_over=take_over, say=say)
         except OSError as err:  # a full disk, a forbidden place: named after the output
             _remove_empty(created)
-            raise OSError(err.errno, err.strerror, output) from err
+            raise OSError(err.errno, err.strerror, public or output) from err
         except BaseException:
             _remove_empty(created)
             raise
@@ -362,7 +362,10 @@ class Claim:
         if self.lost_to is not None:
             return
         try:
-            _there, held = _read(self.path)
+            there, held = _read(self.path)
+            if not there:
+                self.lost_to = f"another run (this run's claim file {self.path} was removed)"
+                return
             if held is not None and held.run != self.owner.run:
                 self.lost_to = f"the {held.describe()}"
                 return
@@ -377,7 +380,9 @@ class Claim:
         (read from storage now): nothing is published by a run whose claim was taken."""
         _there, held = _read(self.path)
         if held is None:
-            self.lost_to = self.lost_to or f"another run (its claim file {self.path} is gone)"
+            self.lost_to = (
+                self.lost_to or f"another run (this run's claim file {self.path} was removed)"
+            )
         elif held.run != self.owner.run:
             self.lost_to = f"the {held.describe()}"
         if time.monotonic() - self._renewed_at > self.owner.lease and self.lost_to is None:
@@ -411,6 +416,7 @@ def claimed(
     take_over: bool = False,
     say: Callable[[str], None] = lambda _: None,
     enabled: bool = True,
+    public: str | None = None,
 ):
     """Hold a :class:`Claim` on ``output`` while the block runs (``None`` when not
     ``enabled``, e.g. a dry run). A failure inside a run that lost its claim is told as
@@ -419,13 +425,13 @@ def claimed(
         yield None
         return
     claim = Claim.acquire(
-        output, directory=directory, command=command, take_over=take_over, say=say
+        output, directory=directory, command=command, take_over=take_over, say=say, public=public
     )
     try:
         yield claim
-    except Exception as err:
-        if claim.lost_to is not None and not isinstance(err, UserError):
-            raise claim.lost_error() from None
+    except Exception:
+        with contextlib.suppress(OSError):
+            claim.check_held()  # raises the lost claim, the cause of whatever failed
         raise
     finally:
         claim.release()

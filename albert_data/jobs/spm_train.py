@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
+from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
 from albert_data.text.normalize import Normalization
 from vocab.spm_recipe import ALBERT_CONTROL_SYMBOLS, SpmRecipe
@@ -44,6 +45,7 @@ class SpmTrainRequest:
     num_threads: int | None = None  # None: all cores
     jieba: bool = False
     overwrite: bool = False
+    take_over: bool = False  # take over another run's live claim on --model-prefix
     verbose: bool = False
     runner: str | None = None
     pass_through: tuple[str, ...] = ()
@@ -122,7 +124,6 @@ def check_outputs(paths: dict[str, str], *, overwrite: bool) -> None:
         raise UserError(
             f"{existing[0]} already exists; pass --overwrite or choose another --model-prefix"
         )
-    fileio.check_writable(paths[".model"], what="--model-prefix")
 
 
 def check_pass_through(req: SpmTrainRequest) -> None:
@@ -392,24 +393,33 @@ def vocab_text(model: bytes) -> str:
     )
 
 
-def write_outputs(paths: dict[str, str], model: bytes, sidecar) -> None:
-    """Write every output under a temporary name, then rename them all; nothing is left
-    behind on failure (a full disk included)."""
+def write_outputs(paths: dict[str, str], model: bytes, sidecar, *, claim=None) -> None:
+    """Write every output in a work directory beside them, then publish them all (while
+    ``claim`` is still this run's); nothing is left behind on failure (a full disk
+    included)."""
     sidecar_text = json.dumps(sidecar.to_dict(), indent=2, ensure_ascii=False) + "\n"
     contents = {
         ".model": model,
         ".vocab": vocab_text(model).encode("utf-8"),
         ".json": sidecar_text.encode("utf-8"),
     }
-    tmp = {s: fileio.temp_name(p) for s, p in paths.items()}
+    parent = fileio.parent_dir(paths[".model"])
+    clear_leftovers(parent, say=say)
     try:
+        work = WorkDir.create(parent, "spm-train", claim=claim)
+    except OSError as err:  # named after the output, for the one-line report
+        raise OSError(err.errno, err.strerror, paths[".model"]) from err
+    temps = {s: work.file(p.rsplit("/", 1)[-1]) for s, p in paths.items()}
+    with work.removed_at_end():
         for suffix in OUTPUT_SUFFIXES:
-            with fileio.open_write(tmp[suffix], compress=False) as fh:
-                fh.write(contents[suffix])
-        for suffix in OUTPUT_SUFFIXES:
-            fileio.rename(tmp[suffix], paths[suffix])
-    finally:
-        fileio.delete([t for t in tmp.values() if fileio.exists(t)])
+            try:
+                with fileio.open_write(temps[suffix], compress=False) as fh:
+                    fh.write(contents[suffix])
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, paths[suffix]) from err
+        publish(
+            [temps[s] for s in OUTPUT_SUFFIXES], [paths[s] for s in OUTPUT_SUFFIXES], claims=[claim]
+        )
 
 
 def build_sidecar(
@@ -448,12 +458,8 @@ def build_sidecar(
 
 
 def run(req: SpmTrainRequest) -> SpmTrainResult:
-    """Check everything, sample the input, normalise the sample, train, write the outputs."""
-    import sentencepiece as spm
-
-    from albert_data.text.rawtext import check_not_binary
-    from vocab.jieba_words import JiebaSegmenter
-
+    """Check everything, claim the outputs, sample the input, normalise the sample,
+    train, write the outputs."""
     start = time.monotonic()
     if not req.inputs:
         raise UserError("no INPUTS given; name sentence-per-line files, directories or globs")
@@ -461,7 +467,28 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
     check_request(req)
     recipe, normalization = req.recipe, req.normalization
     paths = output_paths(req.model_prefix)
-    check_outputs(paths, overwrite=req.overwrite)
+    fileio.check_writable(paths[".model"], what="--model-prefix")
+    with claimed(
+        req.model_prefix,
+        directory=False,
+        command="spm-train",
+        take_over=req.take_over,
+        say=say,
+        public=paths[".model"],
+    ) as claim:
+        check_outputs(paths, overwrite=req.overwrite)
+        return _claimed_run(
+            req, paths, claim, recipe=recipe, normalization=normalization, start=start
+        )
+
+
+def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, start):
+    """The work, once this run holds the claim on ``--model-prefix``."""
+    import sentencepiece as spm
+
+    from albert_data.text.rawtext import check_not_binary
+    from vocab.jieba_words import JiebaSegmenter
+
     files = fileio.expand_inputs(req.inputs)
     for path in files:
         check_not_binary(path)
@@ -486,7 +513,7 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
     )
     train_seconds = time.monotonic() - train_start
     sidecar = build_sidecar(req, recipe, normalization, sample, facts, files=files, threads=threads)
-    write_outputs(paths, model, sidecar)
+    write_outputs(paths, model, sidecar, claim=claim)
     return SpmTrainResult(
         paths=paths,
         pieces=spm.SentencePieceProcessor(model_proto=model).get_piece_size(),

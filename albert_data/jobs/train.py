@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 from albert_data.errors import UserError
+from albert_data.jobs.outputs import claimed
 from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.masking import MaskingConfig
@@ -44,6 +45,7 @@ class TrainRequest:
     allow_vocab_mismatch: bool = False
     max_seq_length: int | None = None
     max_predictions_per_seq: int | None = None
+    take_over: bool = False  # take over another run's live claim on --model-dir
 
     def __post_init__(self) -> None:
         if self.vocab_size is not None and self.vocab_size < 1:
@@ -99,6 +101,7 @@ class TrainResult:
     checkpoint: str | None
     metrics: dict
     eval_metrics: dict
+    signal: str | None = None  # the stop signal this process received
 
     def summary_lines(self) -> list[str]:
         lines = [f"stopped at step {self.step} ({self.stopped}); checkpoint {self.checkpoint}"]
@@ -267,17 +270,45 @@ def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
         say(line)
     vocabulary = checked_vocabulary(request) if request.vocab else None
     config = model_config(request, vocabulary)
-    result = train(
-        model_config=config,
-        data=data_config(request, vocabulary),
-        optimizer_config=request.optimizer,
-        run=request.run,
-        log=say,
-    )
+    with claimed(
+        request.model_dir,
+        directory=True,
+        command="train",
+        take_over=request.take_over,
+        say=say,
+        enabled=_claims_model_dir(),
+    ):
+        result = train(
+            model_config=config,
+            data=data_config(request, vocabulary),
+            optimizer_config=request.optimizer,
+            run=request.run,
+            log=say,
+        )
     return TrainResult(
         step=result.step,
         stopped=result.stopped,
         checkpoint=result.checkpoint,
         metrics=result.metrics,
         eval_metrics=result.eval_metrics,
+        signal=result.signal,
     )
+
+
+def _claims_model_dir() -> bool:
+    """Whether this process claims ``--model-dir``: a one-process run does; of a
+    multi-worker run (``TF_CONFIG``), which shares it, only the chief (the ``chief``
+    task, or worker 0 when there is none)."""
+    import json
+    import os
+
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    except ValueError:
+        return True  # the strategy refuses it, in one line
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) <= 1:
+        return True
+    if "chief" in cluster:
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and task.get("index", 0) == 0

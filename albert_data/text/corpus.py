@@ -177,7 +177,9 @@ def write_corpus(
         os.replace(tmp, out)
     except OSError as err:
         tmp.unlink(missing_ok=True)
+        from albert_data.files.fileio import public_name
+
         raise UserError(
-            f"cannot write corpus {str(out)!r}: {err.strerror}; check the path"
+            f"cannot write corpus {public_name(str(out))!r}: {err.strerror}; check the path"
         ) from err
     return CorpusStats(path=str(out), documents=documents, sentences=sentences, bytes=written)

@@ -49,6 +49,7 @@ class TrainingOutcome:
     eval_metrics: dict[str, float] = field(default_factory=dict)
     checkpoint: str | None = None
     history: list[tuple[int, dict[str, float]]] = field(default_factory=list)  # per log line
+    signal: str | None = None  # the stop signal this process received ("sigterm", "sigint")
 
 
 @contextlib.contextmanager
@@ -245,6 +246,7 @@ class _Loop:
         what = {"sigint": "Ctrl-C", "sigterm": "SIGTERM", None: "SIGTERM (sent to another worker)"}
         self.log(f"{what[signal_name]}: saved {self.result.checkpoint} at step {step}; exiting")
         self.result.step, self.result.stopped = step, signal_name or "sigterm"
+        self.result.signal = signal_name
         return self.result
 
     def _eval_due(self, step: int) -> bool:
