@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from albert_data.errors import UserError
 from albert_data.files.fileio import compression_of, open_raw, open_read
 
 BLOCK_FORMATS = ("sentences", "blank-line")
@@ -140,6 +141,12 @@ def read_range(
         prev_blank = _previous_line_blank(fh, pos)
         fh.seek(pos)
         yield from _scan(fh, pos, end, prev_blank, fmt, scan)
+    if scan.scanned_to < (start if end == -1 else end):
+        from albert_data.files.fileio import file_size
+
+        raise UserError(
+            f"{byte_range.path}: {file_size(byte_range.path):,} bytes now, fewer than the {max(start, end):,} the run planned to read: it was truncated or rewritten while the run read it; re-run when nothing writes to the inputs"
+        )
 
 
 def _scan(

@@ -14,6 +14,7 @@ import gzip
 import io
 import os
 import re
+import stat
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -75,15 +76,84 @@ def _expand_one(pattern: str) -> list[str]:
             results = FileSystems.match([pattern.rstrip("/") + "/**"])[0].metadata_list
         return sorted(m.path for m in results)
     if os.path.isdir(pattern):
-        out = []
-        for root, _dirs, names in os.walk(pattern):
-            for name in names:
-                if not name.startswith("."):
-                    out.append(os.path.join(root, name))
-        return sorted(out)
+        return sorted(walk_files(pattern))
     if _GLOB_CHARS.search(pattern):
         return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if os.path.islink(pattern) and not os.path.exists(pattern):
+        _unreadable(pattern, FileNotFoundError(errno.ENOENT, "dangling"))
     return [pattern] if os.path.isfile(pattern) else []
+
+
+def walk_files(top: str) -> list[str]:
+    """The files of a local input directory, by this traversal: names starting with
+    ``.`` are skipped; symbolic links are followed, to files and to directories; a link
+    leading back to a directory that contains it (a loop) is an error naming it, and a
+    directory reached a second time through another link is read once; a dangling link,
+    an entry that cannot be read (permissions) and anything other than a regular file or
+    a directory (a FIFO, a socket, a device) are errors naming them."""
+    out: list[str] = []
+    seen: set[tuple[int, int]] = set()
+
+    def visit(directory: str, ancestors: dict[tuple[int, int], str]) -> None:
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as err:
+            _unreadable(directory, err, what="directory")
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                info = os.stat(entry.path)  # through links
+            except OSError as err:
+                _unreadable(entry.path, err)
+            if stat.S_ISDIR(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key in ancestors:
+                    raise UserError(
+                        f"{entry.path}: a symbolic link to {ancestors[key]}, a directory that contains it (a loop); remove the link or pass the files"
+                    )
+                if key not in seen:
+                    seen.add(key)
+                    visit(entry.path, {**ancestors, key: entry.path})
+            elif stat.S_ISREG(info.st_mode):
+                if not os.access(entry.path, os.R_OK):
+                    _unreadable(entry.path, PermissionError(errno.EACCES, "denied"))
+                out.append(entry.path)
+            else:
+                raise UserError(
+                    f"{entry.path}: not a regular file or a directory (a FIFO, socket or device); move it out of {top} or pass the files"
+                )
+
+    info = os.stat(top)
+    seen.add((info.st_dev, info.st_ino))
+    visit(top, {(info.st_dev, info.st_ino): top})
+    return out
+
+
+def _unreadable(path: str, err: OSError, *, what: str = "") -> None:
+    """Raise the one line for an input entry that cannot be read."""
+    kind = f"{what} " if what else ""
+    if err.errno == errno.ENOENT and os.path.islink(path):
+        target = os.readlink(path)
+        raise UserError(
+            f"{path}: a dangling symbolic link (to {target}, which does not exist); remove it or fix its target"
+        ) from None
+    if err.errno == errno.ELOOP:
+        raise UserError(
+            f"{path}: a symbolic-link loop (the link leads back to itself); remove the link"
+        ) from None
+    if err.errno in (errno.EACCES, errno.EPERM):
+        raise UserError(
+            f"{path}: {kind}cannot be read (permission denied); fix its permissions, or leave it out of the inputs"
+        ) from None
+    if err.errno == errno.ENOENT:
+        raise UserError(
+            f"{path}: disappeared while the inputs were listed (deleted or moved); re-run when nothing moves the inputs"
+        ) from None
+    raise UserError(
+        f"{path}: {kind}cannot be read ({(err.strerror or str(err)).lower()}); fix it, or leave it out of the inputs"
+    ) from None
 
 
 def file_size(path: str) -> int:
@@ -102,6 +172,10 @@ def open_raw(path: str) -> io.BufferedIOBase:
         return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
     try:
         return open(path, "rb")
+    except FileNotFoundError as err:
+        raise UserError(
+            f"{path}: no longer exists (deleted or moved after the run listed its inputs); re-run when nothing moves the inputs"
+        ) from err
     except PermissionError as err:
         raise UserError(f"{path}: cannot be read (permission denied); fix its permissions") from err
     except IsADirectoryError as err:

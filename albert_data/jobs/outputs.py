@@ -297,11 +297,10 @@ class Claim:
         claim = cls(output, path, Owner.me(command, output, lease), created)
         try:
             claim._take(take_over=take_over, say=say)
-        except OSError as err:  # a full disk, a forbidden place: named after the output
-            _remove_empty(created)
-            raise OSError(err.errno, err.strerror, public or output) from err
-        except BaseException:
-            _remove_empty(created)
+        except BaseException as err:
+            claim._drop()
+            if isinstance(err, OSError):  # a full disk, a forbidden place: the output's
+                raise OSError(err.errno, err.strerror, public or output) from err
             raise
         claim._start_heartbeat()
         return claim
@@ -400,6 +399,9 @@ class Claim:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._drop()
+
+    def _drop(self) -> None:
         with contextlib.suppress(Exception):
             _there, held = _read(self.path)
             if held is not None and held.run == self.owner.run:

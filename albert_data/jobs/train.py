@@ -271,7 +271,7 @@ def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
     vocabulary = checked_vocabulary(request) if request.vocab else None
     config = model_config(request, vocabulary)
     with claimed(
-        request.model_dir,
+        request.run.model_dir,
         directory=True,
         command="train",
         take_over=request.take_over,

@@ -1,0 +1,106 @@
+"""SIGTERM — what ``kill``, schedulers, Kubernetes and ``timeout`` send, to the command's
+process only — ends every command as Ctrl-C does: one line, exit 143, and nothing left:
+no output, no claim, no work directory, nothing in $TMPDIR (``albert-data-run-*``,
+``albert-data-beam-*.log``), no worker process. (``train``: tests/test_train_process.py.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.cli_helpers import BIN, run_cli
+
+
+def start(args, tmp: os.PathLike) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    env["TMPDIR"] = str(tmp)
+    return subprocess.Popen(
+        [str(BIN), *map(str, args)],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
+
+
+def wait_for(path_test, proc: subprocess.Popen, deadline_s: float = 240) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if path_test():
+            return
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the command never got there")
+
+
+def terminate(proc: subprocess.Popen) -> list[str]:
+    proc.send_signal(signal.SIGTERM)  # the process only, as kill PID does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    with pytest.raises(ProcessLookupError):  # no worker of the run is left
+        os.killpg(proc.pid, 0)
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def work_dir_in(directory):
+    return lambda: any(
+        p.is_dir() and p.name.startswith(".albert-data-") for p in directory.glob(".*")
+    )
+
+
+@pytest.fixture
+def big_raw(tmp_path_factory):
+    path = tmp_path_factory.mktemp("big") / "raw.txt"
+    run_cli("sample", "-o", path, "--size", "3MB")
+    return path
+
+
+def test_make_pretraining(sample_en, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    args = ["make-pretraining", sample_en["sentences"], "-o", out, "--spm-model", sample_en["spm"]]
+    proc = start([*args, "--dupe-factor", 20, "--max-seq-length", 128], tmp)
+    wait_for(lambda: any((p / "progress").exists() for p in out.glob(".albert-data-*")), proc)
+    assert terminate(proc) == ["terminated (SIGTERM)"]
+    assert not out.exists() and list(tmp.iterdir()) == []
+
+
+def test_split_sentences_on_a_runner(big_raw, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "split" / "docs.txt"
+    proc = start(["split-sentences", big_raw, "-o", out, "--runner", "DirectRunner"], tmp)
+    wait_for(work_dir_in(out.parent), proc)
+    assert terminate(proc) == ["terminated (SIGTERM)"]
+    assert not out.parent.exists() and list(tmp.iterdir()) == []
+
+
+def test_split_sentences_locally_and_spm_train(big_raw, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "split" / "docs.txt"
+    proc = start(["split-sentences", big_raw, "-o", out, "--no-progress"], tmp)
+    wait_for(work_dir_in(out.parent), proc)
+    assert terminate(proc) == ["terminated (SIGTERM)"]
+    assert not out.parent.exists()
+    prefix = tmp_path / "vocab" / "sp"
+    proc = start(["spm-train", big_raw, "--model-prefix", prefix, "--no-progress"], tmp)
+    wait_for(lambda: (prefix.parent / ".albert-data-claim-sp.json").exists(), proc)
+    assert terminate(proc)[-1] == "terminated (SIGTERM)"
+    assert not prefix.parent.exists() and list(tmp.iterdir()) == []
+
+
+def test_sample(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "s" / "raw.txt"
+    proc = start(["sample", "-o", out, "--size", "2GB"], tmp)
+    wait_for(work_dir_in(out.parent), proc)
+    assert terminate(proc) == ["terminated (SIGTERM)"]
+    assert not out.parent.exists() and list(tmp.iterdir()) == []
