@@ -325,9 +325,10 @@ def job_failure(
             timeout = options.get("job_server_timeout")
             return f"no job service answered at --job_endpoint {endpoint} within {timeout} s; start it (README, Runners) or correct the address"
         first = (message.strip().splitlines() or [""])[0][:300]
-        return f"the {runner} job could not be submitted: {type(err).__name__}: {first}".rstrip(
-            ": "
-        )
+        line = f"the {runner} job could not be submitted: {type(err).__name__}: {first}"
+        if runner == "PrismRunner" and "prism binary" in message:
+            line += "; without network, pass --prism_location with a downloaded Prism binary"
+        return line.rstrip(": ")
     where = (
         "the job's page in the Dataflow console"
         if runner == "DataflowRunner"

@@ -176,3 +176,16 @@ def test_dataflow_options_beam_refuses_are_one_line(sample_en, flags, needle):
     )  # fmt: skip
     assert proc.returncode == 2
     assert error_line(proc).startswith(needle)
+
+
+def test_a_prism_job_that_cannot_start_is_one_line(sample_en, tmp_path):
+    """Prism is a job service of its own: when it cannot start (here: no binary where
+    --prism_location points) the job is one line, exit 2, and writes nothing."""
+    proc = invoke(
+        "make-pretraining", sample_en["sentences"], "-o", tmp_path / "out",
+        "--spm-model", sample_en["spm"], "--num-shards", "2", "--runner", "prism",
+        "--prism_location", tmp_path / "no-prism", check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert error_line(proc).startswith("error: the PrismRunner job could not be submitted: ")
+    assert not (tmp_path / "out").exists()

@@ -234,7 +234,9 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     names are printed after ``job steps:`` and ``None`` is returned."""
     from albert_data.jobs.beam_console import private_temp_dir
 
-    if settings.dry_run or not settings.local:
+    # Prism is a job service of its own (a binary Beam fetches): its jobs are submitted,
+    # followed and told in one line when they fail, as a remote runner's.
+    if settings.dry_run or not settings.local or settings.runner == "PrismRunner":
         from albert_data.jobs.beam_console import quiet_console
         from pipelines.errors import raise_first_error
         from pipelines.options import run_pipeline
