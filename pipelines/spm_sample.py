@@ -44,16 +44,49 @@ class SampleLines(beam.PTransform):
         )
 
 
+class DocumentSentences(beam.DoFn):
+    """A range of an input (byte range, wrapped file, Parquet row groups) → the sentences
+    of its documents, read in the layout ``read`` and cleaned and split as
+    split-sentences does."""
+
+    def __init__(self, read):
+        self._read = read
+
+    def process(self, byte_range):
+        from albert_data.text.documents import SplitConfig, clean_document
+        from albert_data.text.rawtext import ReadCounts, read_range_documents
+
+        split = SplitConfig(read=self._read)
+        for raw in read_range_documents(byte_range, self._read, ReadCounts()):
+            yield from clean_document(raw, split).sentences
+
+
 def build_sample_pipeline(
-    pipeline: beam.Pipeline, patterns: list[str], *, k: int, seed: int, output_prefix: str
+    pipeline: beam.Pipeline,
+    patterns: list[str],
+    *,
+    k: int,
+    seed: int,
+    output_prefix: str,
+    read=None,
+    ranges=None,
 ) -> None:
-    """Read ``patterns`` (globs, ``.gz``/``.bz2`` detected by suffix, any Beam file system),
-    sample ``k`` lines and write them, one per line, to ``output_prefix-*``."""
-    reads = [
-        pipeline | f"Read{i}" >> beam.io.ReadFromText(pattern, strip_trailing_newlines=True)
-        for i, pattern in enumerate(patterns)
-    ]
-    lines = reads[0] if len(reads) == 1 else tuple(reads) | "Flatten" >> beam.Flatten()
+    """Read ``patterns`` (globs, ``.gz``/``.bz2`` detected by suffix, any Beam file system)
+    a line a sentence, or with ``read`` (a ``ReadConfig``) the sentences of the documents
+    of ``ranges``; sample ``k`` of them and write them, one per line, to
+    ``output_prefix-*``."""
+    if read is not None:
+        lines = (
+            pipeline
+            | "ListRanges" >> beam.Create(ranges)
+            | "ReadSentences" >> beam.ParDo(DocumentSentences(read))
+        )
+    else:
+        reads = [
+            pipeline | f"Read{i}" >> beam.io.ReadFromText(pattern, strip_trailing_newlines=True)
+            for i, pattern in enumerate(patterns)
+        ]
+        lines = reads[0] if len(reads) == 1 else tuple(reads) | "Flatten" >> beam.Flatten()
     (
         lines
         | "Sample" >> SampleLines(k, seed)

@@ -10,6 +10,7 @@ import click
 
 from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
+from albert_data.commands.input_options import RAW_LAYOUTS, input_layout_options
 from albert_data.jobs.reporting import LINE_EVERY
 
 RECIPE = "vocab.spm_recipe:SpmRecipe"
@@ -33,6 +34,7 @@ def _take(opts: dict, config: type) -> dict:
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
 )
 @click.argument("inputs", nargs=-1, required=True)
+@input_layout_options(formats=("sentences", *RAW_LAYOUTS), default="sentences")
 @click.option(
     "--model-prefix",
     required=True,
@@ -134,12 +136,17 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
         check_known_options(beam_args, command_options=names, runner=opts["runner"])
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
+    from albert_data.commands.input_options import read_config
+
+    fmt = opts["input_format"]
+    read = read_config(opts, strict=False)
     recipe = recipe_for(opts["lang"], **_take(opts, SpmRecipe))
     normalization = Normalization(**_take(opts, Normalization))
     request = SpmTrainRequest(
         inputs=tuple(positional),
         recipe=recipe,
         normalization=normalization,
+        read=None if fmt == "sentences" else read,
         pass_through=tuple(beam_args),
         fast_path=not stock_beam(),
         **opts,

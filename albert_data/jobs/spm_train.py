@@ -25,6 +25,7 @@ from albert_data.files import fileio
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
 from albert_data.text.normalize import Normalization
+from albert_data.text.rawtext import ReadConfig, ReadCounts, read_documents
 from vocab.spm_recipe import ALBERT_CONTROL_SYMBOLS, SpmRecipe
 
 OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
@@ -51,6 +52,14 @@ class SpmTrainRequest:
     pass_through: tuple[str, ...] = ()
     progress: bool = True
     fast_path: bool = True  # the DirectRunner's FnApiRunner built here; False: Beam's stock one
+    # How the inputs are read: None for a sentence per line, as it is (--input-format
+    # sentences); else a layout of albert_data.text.rawtext, whose documents are cleaned
+    # and split into sentences as split-sentences does.
+    read: ReadConfig | None = None
+
+    @property
+    def input_format(self) -> str:
+        return "sentences" if self.read is None else self.read.format
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Sample:
     lines: list
     lines_read: int
     sampler: str
+    read: ReadCounts | None = None  # what reading counted (not known to the Beam sampler)
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,12 @@ class SpmTrainResult:
     train_seconds: float
     elapsed: float
     prepared: dict | None = None  # PreparedSample.facts(): what preparing the sample changed
+    notes: tuple[str, ...] = ()  # null rows skipped, the layout the input seems to have
+    unit: str = "lines"  # what was read: lines, or the sentences of documents
 
     def summary_lines(self) -> list[str]:
         lines = [
-            f"read {self.lines_read} lines from {self.files} file(s); trained on "
+            f"read {self.lines_read} {self.unit} from {self.files} file(s); trained on "
             f"{self.sentences} sentences in {self.train_seconds:.1f}s "
             f"({self.elapsed:.1f}s in all)"
         ]
@@ -90,7 +102,7 @@ class SpmTrainResult:
                 f"left out {facts['empty_after_normalization']} sampled line(s) empty once "
                 f"normalised (only removed characters or whitespace)"
             )
-        return lines
+        return lines + list(self.notes)
 
     def written_lines(self) -> list[str]:
         return [
@@ -185,10 +197,48 @@ def sample_locally(files: list[str], req: SpmTrainRequest) -> Sample:
 
     reservoir = Reservoir(req.recipe.input_sentence_size, np.random.default_rng(req.seed))
     total = sum(fileio.file_size(f) for f in files)
+    counts = ReadCounts()
     with StepProgress("spm-train reading", total=total, bar=req.progress) as progress:
         for path in files:
-            reservoir.extend(iter_lines(path, progress))
-    return Sample(reservoir.sample(), reservoir.seen, "reservoir")
+            if req.read is None:
+                reservoir.extend(probed(iter_lines(path, progress), counts))
+            else:
+                reservoir.extend(document_sentences(path, req.read, counts, progress.update))
+    return Sample(reservoir.sample(), reservoir.seen, "reservoir", counts)
+
+
+def probed(lines, counts: ReadCounts, batch: int = 4096):
+    """``lines`` unchanged; their shape counted into ``counts`` (``text.layout``)."""
+    from albert_data.text.layout import LineProbe
+
+    probe, pending = LineProbe(), []
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= batch:
+            probe.add(pending)
+            pending.clear()
+        yield line
+    probe.add(pending)
+    counts.add_probe(probe)
+
+
+def document_sentences(path: str, read: ReadConfig, counts: ReadCounts, on_bytes=None):
+    """The sentences of the documents of one file in the layout ``read``, cleaned and
+    split as split-sentences does (``albert_data.text.documents.clean_document``)."""
+    from albert_data.text.documents import SplitConfig, clean_document
+
+    split = SplitConfig(read=read)
+    for raw in read_documents(path, read, counts, on_bytes=on_bytes):
+        yield from clean_document(raw, split).sentences
+
+
+def read_notes(sample: Sample, fmt: str) -> tuple[str, ...]:
+    """Summary lines for what reading met (null rows; the layout the input seems to have)."""
+    if sample.read is None:
+        return ()
+    from albert_data.text.documents import read_lines
+
+    return tuple(read_lines(sample.read)) + tuple(f"note: {h}" for h in sample.read.hints(fmt))
 
 
 def sample_with_beam(files: list[str], req: SpmTrainRequest) -> Sample:
@@ -267,7 +317,13 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
     fast = is_direct(req.runner) and req.fast_path
     pipeline = beam.Pipeline(runner=direct_runner(options) if fast else None, options=options)
     build_sample_pipeline(
-        pipeline, files, k=req.recipe.input_sentence_size, seed=req.seed, output_prefix=prefix
+        pipeline,
+        files,
+        k=req.recipe.input_sentence_size,
+        seed=req.seed,
+        output_prefix=prefix,
+        read=req.read,
+        ranges=None if req.read is None else document_ranges(files, req.read),
     )
     try:
         result = run_pipeline(pipeline)
@@ -282,6 +338,17 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
         else:
             FileSystems.delete([m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list])
     return lines, counter(result, LINES_READ)
+
+
+def document_ranges(files: list[str], read: ReadConfig) -> list:
+    """The parallel units of the Beam sampler for a document layout: byte ranges, whole
+    wrapped files, Parquet row groups (``rawtext.plan_file_ranges``)."""
+    from albert_data.files.docranges import auto_range_bytes
+    from albert_data.text.rawtext import plan_file_ranges
+
+    sizes = {f: fileio.file_size(f) for f in files}
+    step = auto_range_bytes(sum(sizes.values()))
+    return [r for f in files for r in plan_file_ranges(f, sizes[f], read, range_bytes=step)]
 
 
 @dataclass(frozen=True)
@@ -443,6 +510,7 @@ def build_sidecar(
         sample={
             **prepared,
             "lines_read": sample.lines_read,
+            "input_format": req.input_format,
             "sampler": sample.sampler,
             "seed": req.seed,
             "input_files": facts["files"],
@@ -486,12 +554,11 @@ def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, s
     """The work, once this run holds the claim on ``--model-prefix``."""
     import sentencepiece as spm
 
-    from albert_data.text.rawtext import check_not_binary
+    from albert_data.text.rawtext import check_inputs
     from vocab.jieba_words import JiebaSegmenter
 
     files = fileio.expand_inputs(req.inputs)
-    for path in files:
-        check_not_binary(path)
+    check_inputs(files, req.read or ReadConfig())
     sample = sample_with_beam(files, req) if req.runner else sample_locally(files, req)
     segmenter = JiebaSegmenter() if req.jieba else None
     with StepProgress(
@@ -523,4 +590,6 @@ def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, s
         train_seconds=train_seconds,
         elapsed=time.monotonic() - start,
         prepared=facts,
+        notes=read_notes(sample, req.input_format),
+        unit="lines" if req.read is None else "sentences",
     )
