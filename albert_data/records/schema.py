@@ -26,6 +26,7 @@ output on every runner. ``tests/test_schema.py`` checks the bytes parse with
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,31 +253,43 @@ def serialize_batch(
         raise ValueError(
             f"record of {lengths[worst]} tokens / {counts[worst]} predictions exceeds shape {L} / {P}"
         )
-    ids = _varints_cut(input_ids, bounds)
-    pos = _varints_cut(masked_lm_positions, pbounds)
-    lab = _varints_cut(masked_lm_ids, pbounds)
-    segments = np.asarray(segment_ids, dtype=np.uint8).tobytes()
-    boundaries = np.asarray(token_boundary, dtype=np.uint8).tobytes()
-    return _join_records(
-        ids,
-        pos,
-        lab,
-        segments,
-        boundaries,
-        bounds.tolist(),
-        counts.tolist(),
-        next_sentence_labels,
-        L,
-        P,
+    encoded = _EncodedBatch(
+        ids=_varints_cut(input_ids, bounds),
+        positions=_varints_cut(masked_lm_positions, pbounds),
+        labels=_varints_cut(masked_lm_ids, pbounds),
+        segments=np.asarray(segment_ids, dtype=np.uint8).tobytes(),
+        boundaries=np.asarray(token_boundary, dtype=np.uint8).tobytes(),
+        token_bounds=bounds.tolist(),
+        counts=counts.tolist(),
+        sop_labels=next_sentence_labels,
     )
+    return _join_records(encoded, L, P)
 
 
-def _join_records(ids, pos, lab, segments, boundaries, tok, counts, labels, L, P) -> list[bytes]:
+@dataclass(frozen=True)
+class _EncodedBatch:
+    """A batch's features, each encoded once for all records: the varint features as
+    (bytes, per-record cuts), the one-byte features as bytes indexed by token, record
+    i's tokens ``token_bounds[i:i+2]``, its number of predictions and its SOP label."""
+
+    ids: tuple[bytes, list[int]]
+    positions: tuple[bytes, list[int]]
+    labels: tuple[bytes, list[int]]
+    segments: bytes
+    boundaries: bytes
+    token_bounds: list[int]
+    counts: list[int]
+    sop_labels: Sequence
+
+
+def _join_records(encoded: _EncodedBatch, L: int, P: int) -> list[bytes]:
     """Each record's bytes from the batch's encoded features (slices) and cached framing."""
-    (ids_bytes, ids_cuts), (pos_bytes, pos_cuts), (lab_bytes, lab_cuts) = ids, pos, lab
+    (ids_bytes, ids_cuts), (pos_bytes, pos_cuts) = encoded.ids, encoded.positions
+    lab_bytes, lab_cuts = encoded.labels
+    segments, boundaries, tok = encoded.segments, encoded.boundaries, encoded.token_bounds
     f = _framing(L, P)
     out = []
-    for i, (m, label) in enumerate(zip(counts, labels)):
+    for i, (m, label) in enumerate(zip(encoded.counts, encoded.sop_labels)):
         t0, t1 = tok[i], tok[i + 1]
         ids_part = ids_bytes[ids_cuts[i] : ids_cuts[i + 1]]
         pos_part = pos_bytes[pos_cuts[i] : pos_cuts[i + 1]]
