@@ -8,6 +8,8 @@ holds at most ``k`` lines per worker.
 
 from __future__ import annotations
 
+import io
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
@@ -93,3 +95,54 @@ def build_sample_pipeline(
         | "Unkey" >> beam.FlatMap(lambda top: [line for _, line in top])
         | "Write" >> beam.io.WriteToText(output_prefix)
     )
+
+
+def draw_sample(
+    patterns: list[str],
+    *,
+    k: int,
+    seed: int,
+    runner: str,
+    pass_through: list[str],
+    fast_path: bool,
+    read=None,
+    ranges=None,
+) -> tuple[list[str], int]:
+    """Run the sample pipeline on ``runner`` (with ``fast_path``, on the DirectRunner's
+    engine built here, :func:`pipelines.options.direct_runner`) and read the sample back:
+    its lines, in the order of the runner's shards, and the number of lines read. The
+    sample is written under ``--temp_location``, else in a temporary directory of its
+    own, and removed."""
+    import shutil
+    import tempfile
+    import uuid
+
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines.options import build_options, counter, direct_runner, run_pipeline
+
+    options = build_options(
+        runner=runner, pass_through=pass_through, job_name="albert-data-spm-sample"
+    )
+    temp_root = options.get_all_options().get("temp_location")
+    own_temp = not temp_root
+    if own_temp:
+        temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
+    prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
+    pipeline = beam.Pipeline(runner=direct_runner(options) if fast_path else None, options=options)
+    build_sample_pipeline(
+        pipeline, patterns, k=k, seed=seed, output_prefix=prefix, read=read, ranges=ranges
+    )
+    try:
+        result = run_pipeline(pipeline)
+        shards = [m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list]
+        lines: list[str] = []
+        for shard in shards:
+            with io.TextIOWrapper(FileSystems.open(shard), encoding="utf-8") as f:
+                lines += [ln for ln in (raw.rstrip("\n") for raw in f) if ln]
+    finally:
+        if own_temp:
+            shutil.rmtree(temp_root, ignore_errors=True)
+        else:
+            FileSystems.delete([m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list])
+    return lines, counter(result, LINES_READ)

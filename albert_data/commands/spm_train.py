@@ -118,7 +118,8 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     INPUTS are files, directories or globs (.gz/.bz2 read transparently; gs:// and other
     Beam file systems too). Every default is ALBERT's recipe (shown with each option).
     """
-    from albert_data.commands.beam_args import split_pass_through, stock_beam
+    from albert_data.commands.beam_args import beam_settings, split_pass_through
+    from albert_data.jobs.beam_job import check_settings
     from albert_data.jobs.spm_train import SpmTrainRequest, run
     from albert_data.text.normalize import Normalization
     from vocab.spm_recipe import SpmRecipe, recipe_for
@@ -126,14 +127,12 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     positional, beam_args = split_pass_through(
         list(inputs) + list(ctx.args), runner=opts.get("runner")
     )
-    from pipelines.options import resolve_runner
-
-    opts["runner"] = resolve_runner(opts["runner"])  # one line for one it cannot use
-    if beam_args:  # a misspelled option is named with the closest one, --runner or not
-        from pipelines.options import check_known_options
-
-        names = tuple(o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts))
-        check_known_options(beam_args, command_options=names, runner=opts["runner"])
+    beam = beam_settings(ctx, opts, beam_args)
+    progress = beam.progress
+    if beam.runner is None:
+        if beam_args:
+            check_settings(beam)  # a misspelled option named, or: Beam's need --runner
+        beam = None
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
     from albert_data.commands.input_options import read_config
@@ -147,8 +146,8 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
         recipe=recipe,
         normalization=normalization,
         read=None if fmt == "sentences" else read,
-        pass_through=tuple(beam_args),
-        fast_path=not stock_beam(),
+        beam=beam,
+        progress=progress,
         **opts,
     )
     result = run(request)

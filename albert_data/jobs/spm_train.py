@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
+from albert_data.jobs.beam_job import BeamSettings, check_settings
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
 from albert_data.text.normalize import Normalization
@@ -48,10 +49,8 @@ class SpmTrainRequest:
     overwrite: bool = False
     take_over: bool = False  # take over another run's live claim on --model-prefix
     verbose: bool = False
-    runner: str | None = None
-    pass_through: tuple[str, ...] = ()
     progress: bool = True
-    fast_path: bool = True  # the DirectRunner's FnApiRunner built here; False: Beam's stock one
+    beam: BeamSettings | None = None  # draw the sample with Beam; None: in this process
     # How the inputs are read: None for a sentence per line, as it is (--input-format
     # sentences); else a layout of albert_data.text.rawtext, whose documents are cleaned
     # and split into sentences as split-sentences does.
@@ -135,15 +134,6 @@ def check_outputs(paths: dict[str, str], *, overwrite: bool) -> None:
     if existing and not overwrite:
         raise UserError(
             f"{existing[0]} already exists; pass --overwrite or choose another --model-prefix"
-        )
-
-
-def check_pass_through(req: SpmTrainRequest) -> None:
-    """Beam options need ``--runner`` (the command has refused misspelled ones with
-    :func:`pipelines.options.check_known_options`, which knows its option names)."""
-    if req.pass_through and req.runner is None:
-        raise UserError(
-            f"{req.pass_through[0]}: Beam pipeline options need --runner (e.g. --runner DirectRunner)"
         )
 
 
@@ -252,7 +242,7 @@ def sample_with_beam(files: list[str], req: SpmTrainRequest) -> Sample:
     for path in files:
         if fileio.compression_of(path) and not fileio.is_remote(path):
             fileio.verify_complete(path)
-    say(f"spm-train: sampling {len(files)} file(s) with Beam ({req.runner})")
+    say(f"spm-train: sampling {len(files)} file(s) with Beam ({req.beam.runner})")
     lines, lines_read = _sample_on_runner(files, req)
     lines.sort()  # shard order depends on the runner; the seeded shuffle below does not
     order = np.random.default_rng(req.seed).permutation(len(lines))
@@ -264,9 +254,8 @@ def _sample_on_runner(files: list[str], req: SpmTrainRequest) -> tuple[list[str]
     file, a temporary directory of the run's own (removed at the end), Beam's local
     engine without the DirectRunner's Prism attempt, and a heartbeat while it runs."""
     from albert_data.jobs.beam_console import private_temp_dir, quiet_console
-    from pipelines.options import is_local
 
-    if not is_local(req.runner):
+    if not req.beam.local:
         return _sample_remotely(files, req)
     from albert_data.jobs.reporting import Heartbeat
 
@@ -292,52 +281,23 @@ def _sample_remotely(files: list[str], req: SpmTrainRequest) -> tuple[list[str],
         except (UserError, OSError):
             raise
         except Exception as err:  # noqa: BLE001 - each runner fails its own way
-            raise UserError(job_failure(err, runner=req.runner, options={})) from None
+            raise UserError(job_failure(err, runner=req.beam.runner, options={})) from None
 
 
 def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[str], int]:
-    import shutil
-    import tempfile
-    import uuid
+    from pipelines.spm_sample import draw_sample
 
-    import apache_beam as beam
-    from apache_beam.io.filesystems import FileSystems
-
-    from pipelines.options import build_options, counter, direct_runner, is_direct, run_pipeline
-    from pipelines.spm_sample import LINES_READ, build_sample_pipeline
-
-    options = build_options(
-        runner=req.runner, pass_through=list(req.pass_through), job_name="albert-data-spm-sample"
-    )
-    temp_root = options.get_all_options().get("temp_location")
-    own_temp = not temp_root
-    if own_temp:
-        temp_root = tempfile.mkdtemp(prefix="albert-data-spm-")
-    prefix = FileSystems.join(temp_root, f"spm-sample-{uuid.uuid4().hex}", "sample")
-    fast = is_direct(req.runner) and req.fast_path
-    pipeline = beam.Pipeline(runner=direct_runner(options) if fast else None, options=options)
-    build_sample_pipeline(
-        pipeline,
+    beam = req.beam
+    return draw_sample(
         files,
         k=req.recipe.input_sentence_size,
         seed=req.seed,
-        output_prefix=prefix,
+        runner=beam.runner,
+        pass_through=list(beam.pass_through),
+        fast_path=beam.direct and beam.fast_path,
         read=req.read,
         ranges=None if req.read is None else document_ranges(files, req.read),
     )
-    try:
-        result = run_pipeline(pipeline)
-        shards = [m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list]
-        lines: list[str] = []
-        for shard in shards:
-            with io.TextIOWrapper(FileSystems.open(shard), encoding="utf-8") as f:
-                lines += [ln for ln in (raw.rstrip("\n") for raw in f) if ln]
-    finally:
-        if own_temp:
-            shutil.rmtree(temp_root, ignore_errors=True)
-        else:
-            FileSystems.delete([m.path for m in FileSystems.match([prefix + "*"])[0].metadata_list])
-    return lines, counter(result, LINES_READ)
 
 
 def document_ranges(files: list[str], read: ReadConfig) -> list:
@@ -531,7 +491,8 @@ def run(req: SpmTrainRequest) -> SpmTrainResult:
     start = time.monotonic()
     if not req.inputs:
         raise UserError("no INPUTS given; name sentence-per-line files, directories or globs")
-    check_pass_through(req)
+    if req.beam is not None:
+        check_settings(req.beam)
     check_request(req)
     recipe, normalization = req.recipe, req.normalization
     paths = output_paths(req.model_prefix)
@@ -559,7 +520,7 @@ def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, s
 
     files = fileio.expand_inputs(req.inputs)
     check_inputs(files, req.read or ReadConfig())
-    sample = sample_with_beam(files, req) if req.runner else sample_locally(files, req)
+    sample = sample_with_beam(files, req) if req.beam else sample_locally(files, req)
     segmenter = JiebaSegmenter() if req.jieba else None
     with StepProgress(
         "spm-train normalising", total=len(sample.lines), unit="sentences", bar=req.progress
