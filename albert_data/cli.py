@@ -16,7 +16,7 @@ import threading
 
 import click
 
-from albert_data import __version__
+from albert_data import __version__, limits  # limits: loaded before memory runs out
 from albert_data.errors import UserError
 
 # (module in albert_data.commands, click command object name). A command is listed
@@ -35,6 +35,18 @@ COMMANDS: list[tuple[str, str]] = [
 _TERMINATED: list[int] = []
 
 
+def one_line(err: BaseException) -> str | None:
+    """The one line for an ``OSError`` of a full disk or an unwritable location, or for a
+    machine limit (memory, threads, open files) met anywhere; ``None`` otherwise."""
+    from albert_data.files.fileio import describe_os_error
+
+    if isinstance(err, OSError):
+        message = describe_os_error(err)
+        if message is not None:
+            return message
+    return limits.describe(err)
+
+
 def _on_sigterm(signum, _frame) -> None:
     """SIGTERM (``kill``, a scheduler, Kubernetes, ``timeout``) ends a command as Ctrl-C
     does: ``KeyboardInterrupt`` in the main thread, so every cleanup runs. Further
@@ -50,8 +62,8 @@ def _handle_sigterm() -> None:
 
 
 class _Group(click.Group):
-    """Turns :class:`UserError`, and an ``OSError`` of a full disk or an unwritable
-    location met anywhere, into a one-line message and a non-zero exit; Ctrl-C into
+    """Turns :class:`UserError`, an ``OSError`` of a full disk or an unwritable location
+    and a machine limit met anywhere, into a one-line message and a non-zero exit; Ctrl-C into
     ``interrupted`` and exit 130, SIGTERM into ``terminated (SIGTERM)`` and exit 143."""
 
     def invoke(self, ctx: click.Context):
@@ -61,10 +73,8 @@ class _Group(click.Group):
         except UserError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
-        except OSError as err:
-            from albert_data.files.fileio import describe_os_error
-
-            message = describe_os_error(err)
+        except Exception as err:  # noqa: BLE001 - only those told in one line are caught
+            message = one_line(err)
             if message is None:
                 raise
             click.echo(f"error: {message}", err=True)

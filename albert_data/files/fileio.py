@@ -14,6 +14,7 @@ import gzip
 import io
 import os
 import re
+import shutil
 import stat
 import uuid
 import zlib
@@ -430,8 +431,6 @@ def remove_tree(path: str) -> None:
         with contextlib.suppress(Exception):  # nothing there
             FileSystems.delete([path.rstrip("/") + "/"])
         return
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -70,10 +70,13 @@ def quiet_console(*, enabled: bool):
 def _told_in_one_line(err: BaseException) -> bool:
     """Whether the CLI reports ``err`` in one line (then Beam's log is of no use and is
     deleted; an unexpected failure keeps it, and its path is printed)."""
+    from albert_data import limits
     from albert_data.errors import UserError
     from albert_data.files.fileio import describe_os_error
 
     if isinstance(err, UserError | SystemExit):
+        return True
+    if limits.describe(err) is not None:
         return True
     return isinstance(err, OSError) and describe_os_error(err) is not None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
+from albert_data.files.bounded import BoundedWriters
 from albert_data.jobs.beam_job import (
     BeamSettings,
     JobSpec,
@@ -166,8 +167,7 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say: Say = say) -
 
 
 def _split_local(files, req, *, temps, progress) -> SplitSummary:
-    with contextlib.ExitStack() as stack:
-        shards = [stack.enter_context(fileio.open_write(t, compress=req.gzip)) for t in temps]
+    with BoundedWriters(temps, compress=req.gzip) as shards:  # at most ~ulimit -n / 2 open
         return split_files(files, req.config, shards, on_bytes=progress)
 
 

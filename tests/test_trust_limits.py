@@ -1,0 +1,128 @@
+"""The machine's limits, set with the real prlimit: a local split into 300 shards under
+ulimit -n 128 works (and writes the bytes an unlimited run writes); running out of
+open files, of address space or of threads is one line naming the limit, and leaves
+nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from albert_data import limits
+from tests.cli_helpers import BIN, error_line, run_cli
+
+NOBODY = 65534
+
+
+def limited(*limit: str, user: int | None = None):
+    prefix = ["prlimit", *limit]
+    if user is not None:
+        prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *prefix]
+
+    def run(*args) -> subprocess.CompletedProcess:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+        return subprocess.run(
+            [*prefix, str(BIN), *map(str, args)], capture_output=True, text=True, env=env
+        )
+
+    return run
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
+def test_300_shards_under_ulimit_n_128(sample_en, tmp_path, gzip):
+    extra = ["--num-shards", 300, "--no-progress"] + (["--gzip"] if gzip else [])
+    proc = limited("--nofile=128")(
+        "split-sentences", sample_en["raw"], "-o", tmp_path / "a" / "d.txt", *extra
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_cli("split-sentences", sample_en["raw"], "-o", tmp_path / "b" / "d.txt", *extra)
+    a, b = (sorted((tmp_path / d).iterdir()) for d in "ab")
+    assert len(a) == 300 and [p.name for p in a] == [p.name for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+
+
+def test_too_few_open_files_is_one_line(sample_en, tmp_path):
+    out = tmp_path / "s" / "d.txt"
+    args = ["split-sentences", sample_en["raw"], "-o", out, "--no-progress", "--num-shards", 3]
+    proc = limited("--nofile=6")(*args)
+    assert proc.returncode == 2
+    assert error_line(proc) == (
+        "error: too many open files: the limit on open files (ulimit -n) is 6; raise it "
+        "(e.g. ulimit -n 4096) and re-run"
+    )
+    assert not out.parent.exists()
+
+
+def test_out_of_address_space_is_one_line(sample_en, tmp_path):
+    out = tmp_path / "rec"
+    proc = limited(f"--as={350 * 2**20}")(
+        "make-pretraining",
+        sample_en["sentences"],
+        "-o",
+        out,
+        "--spm-model",
+        sample_en["spm"],
+        "--max-seq-length",
+        128,
+        "--num-workers",
+        2,
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert error_line(proc) == (
+        "error: out of memory: the address-space limit (ulimit -v) is 350 MB; raise it "
+        "(ulimit -v unlimited), or use fewer --num-workers, and re-run"
+    )
+    assert not out.exists()
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory an unprivileged user can use (pytest's own is root's alone)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to act as another user (root ignores ulimit -u)")
+    root = Path(tempfile.mkdtemp(prefix="albert-data-test-"))
+    root.chmod(0o777)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_out_of_threads_is_one_line(sample_en, shared_dir):
+    for name in ("sentences", "spm"):
+        shutil.copy(sample_en[name], shared_dir / name)
+        (shared_dir / name).chmod(0o644)
+    out = shared_dir / "rec"
+    proc = limited("--nproc=5", user=NOBODY)(
+        "make-pretraining",
+        shared_dir / "sentences",
+        "-o",
+        out,
+        "--spm-model",
+        shared_dir / "spm",
+        "--max-seq-length",
+        128,
+        "--num-workers",
+        2,
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert error_line(proc) == (
+        "error: cannot start another thread: the limit on this user's processes and threads "
+        "(ulimit -u) is 5; raise it, or use fewer --num-workers, and re-run"
+    )
+    assert not out.exists()
+
+
+def test_a_limit_met_by_a_worker_reaches_the_launcher_as_text():
+    """A worker process's exception arrives as the text of Beam's own error."""
+    wrapped = RuntimeError(
+        "Pipeline failed: Traceback ...\nOSError: [Errno 24] Too many open files: '/x/run-3'"
+    )
+    assert limits.describe(wrapped).startswith("too many open files: the limit on open files")
+    assert limits.describe(RuntimeError("... MemoryError ...")).startswith("out of memory: ")
+    assert limits.describe(RuntimeError("a bug")) is None
