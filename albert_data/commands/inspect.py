@@ -45,14 +45,30 @@ from albert_data.jobs.reporting import LINE_EVERY
     help="Inspect with a vocabulary other than the one stats.json records (the ids are then decoded with it).",
 )
 @click.option(
+    "--max-records",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Check a sample: at most N records, the first of each file (N spread evenly over"
+    " the files; make-pretraining shuffles records into its shards). The summary says it"
+    " was a sample.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes checking records  [default: one per processor]",
+)
+@click.option(
     "--progress/--no-progress",
     default=True,
     show_default=True,
-    help=f"A progress bar on a terminal (otherwise, and with --no-progress, a line every {LINE_EVERY:g} s).",
+    help=f"A progress bar on a terminal, a line every {LINE_EVERY:g} s otherwise;"
+    " --no-progress prints no progress at all.",
 )
 def inspect(records, vocab, **opts):
     """Decode RECORDS (.tfrecord / .tfrecord.gz files, globs or directories) back to pieces,
-    validate every record and print statistics.
+    validate every record and print statistics. The --show examples are printed first,
+    as soon as they are found; the records are checked on every processor.
 
     Masked positions are shown as [MASK→original], (kept:original) or {random→original}.
     Refuses a --vocab other than the one the records' stats.json names. Exits non-zero,
@@ -61,7 +77,11 @@ def inspect(records, vocab, **opts):
     """
     from albert_data.jobs.inspect import InspectRequest, run
 
-    result = run(InspectRequest(records=tuple(records), vocab=vocab, **opts))
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            click.echo(line)
+
+    result = run(InspectRequest(records=tuple(records), vocab=vocab, **opts), show_examples=show)
     for line in result.summary_lines():
         click.echo(line)
     for line in result.problem_lines():

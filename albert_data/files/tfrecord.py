@@ -25,6 +25,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+import numpy as np
+
 from albert_data.errors import UserError
 
 try:  # google-crc32c ships a C implementation; crc32c is the other common package.
@@ -94,6 +96,8 @@ def read_records(
     stream = gzip.GzipFile(fileobj=source, mode="rb") if compressed else source
     try:
         yield from _frames(stream, name, where)
+    except FrameError as err:
+        raise err.error(name) from None
     except (OSError, EOFError, zlib.error) as err:
         raise CorruptRecordError(
             f"{name}: not a readable gzip file ({err}); re-create it or pass the uncompressed file"
@@ -101,24 +105,130 @@ def read_records(
 
 
 def _frames(stream: io.BufferedIOBase, path: str, where: str) -> Iterator[bytes]:
-    offset = 0
-    while True:
-        header = stream.read(_HEADER.size)
-        if not header:
-            return
-        if len(header) < _HEADER.size:
-            raise _corrupt(path, offset, where, f"truncated record header ({len(header)} bytes)")
-        length, length_crc = _HEADER.unpack(header)
-        if length_crc != masked_crc32c(header[:8]):
-            raise _corrupt(path, offset, where, "length CRC mismatch")
-        data = stream.read(length)
-        footer = stream.read(_FOOTER.size)
-        if len(data) < length or len(footer) < _FOOTER.size:
-            raise _corrupt(path, offset, where, f"truncated record of {length} bytes")
-        if _FOOTER.unpack(footer)[0] != masked_crc32c(data):
-            raise _corrupt(path, offset, where, "data CRC mismatch")
-        yield data
-        offset += _HEADER.size + length + _FOOTER.size
+    for block, starts, lengths, _ in frame_blocks(stream, name=path, where=where):
+        for start, length in zip(starts.tolist(), lengths.tolist()):
+            yield block[start : start + length]
+
+
+_BLOCK = 8 << 20  # bytes read at a time by frame_blocks
+
+
+def frame_blocks(
+    stream: io.BufferedIOBase,
+    *,
+    name: str,
+    where: str = "",
+    offset: int = 0,
+    stop: int | None = None,
+    limit: int | None = None,
+    block: int = _BLOCK,
+) -> Iterator[tuple[bytes, np.ndarray, np.ndarray, int]]:
+    """The frames of a TFRecord stream, both CRCs verified, a block of bytes at a time:
+    ``(block, starts, lengths, at)`` where record k's data is
+    ``block[starts[k] : starts[k] + lengths[k]]`` and ``at`` is the stream offset of
+    ``block[0]``.
+
+    ``stream`` is read from its current position, which is stream offset ``offset``;
+    frames starting at or after ``stop`` are not read, nor any after the first
+    ``limit``. A broken frame raises :class:`FrameError` (its record index, counted
+    from the first frame read, and its offset).
+    """
+    pending = b""
+    index = 0
+    at = offset  # the stream offset of pending[0]
+    eof = False
+    while not eof and (limit is None or index < limit):
+        chunk = stream.read(block)
+        eof = not chunk
+        buf = pending + chunk if pending else chunk
+        starts, lengths, used, error = _walk(
+            buf, at, stop, None if limit is None else limit - index
+        )
+        if starts:
+            yield buf, np.asarray(starts, np.int64), np.asarray(lengths, np.int64), at
+        index += len(starts)
+        if error is not None:
+            raise FrameError(index, at + used, error, where)
+        if (
+            used == len(buf)
+            or (stop is not None and at + used >= stop)
+            or (limit is not None and index >= limit)
+        ):
+            pending = b""
+            at += used
+            if eof or (stop is not None and at >= stop) or (limit is not None and index >= limit):
+                return
+            continue
+        pending = buf[used:]
+        at += used
+        if eof:  # the stream ended inside a frame
+            raise FrameError(index, at, _truncated(pending), where)
+
+
+def _walk(buf: bytes, at: int, stop: int | None, limit: int | None):
+    """(starts, lengths, bytes used, error) of the complete frames at the head of ``buf``
+    (which starts at stream offset ``at``); stops at an incomplete frame, at ``stop`` or
+    after ``limit`` frames, or at a broken one (``error`` says what is wrong with it)."""
+    starts: list[int] = []
+    lengths: list[int] = []
+    pos, size = 0, len(buf)
+    unpack, crc = _HEADER.unpack_from, masked_crc32c
+    while pos + _HEADER.size <= size:
+        if (stop is not None and at + pos >= stop) or (limit is not None and len(starts) >= limit):
+            break
+        length, length_crc = unpack(buf, pos)
+        if length_crc != crc(buf[pos : pos + 8]):
+            return starts, lengths, pos, "length CRC mismatch"
+        begin = pos + _HEADER.size
+        end = begin + length
+        if end + _FOOTER.size > size:
+            break
+        if _FOOTER.unpack_from(buf, end)[0] != crc(buf[begin:end]):
+            return starts, lengths, pos, "data CRC mismatch"
+        starts.append(begin)
+        lengths.append(length)
+        pos = end + _FOOTER.size
+    return starts, lengths, pos, None
+
+
+def _truncated(tail: bytes) -> str:
+    if len(tail) < _HEADER.size:
+        return f"truncated record header ({len(tail)} bytes)"
+    length, length_crc = _HEADER.unpack_from(tail, 0)
+    if length_crc != masked_crc32c(tail[:8]):
+        return "length CRC mismatch"
+    return f"truncated record of {length} bytes"
+
+
+class FrameError(Exception):
+    """A broken frame met by :func:`frame_blocks`: the index of its record (counted from
+    the first frame read), its stream offset, and what is wrong."""
+
+    def __init__(self, index: int, offset: int, what: str, where: str = ""):
+        super().__init__(what)
+        self.index, self.offset, self.what, self.where = index, offset, what, where
+
+    def __reduce__(self):  # rebuilt whole in the process that receives it
+        return FrameError, (self.index, self.offset, self.what, self.where)
+
+    def error(self, path: str) -> CorruptRecordError:
+        return _corrupt(path, self.offset, self.where, self.what)
+
+
+def find_frame(buf: bytes, pos: int = 0) -> int | None:
+    """The first offset at or after ``pos`` where a frame whose length CRC holds (and, when
+    the frame lies inside ``buf``, its data CRC) begins; ``None`` if there is none."""
+    unpack, crc = _HEADER.unpack_from, masked_crc32c
+    for p in range(pos, len(buf) - _HEADER.size + 1):
+        length, length_crc = unpack(buf, p)
+        if length_crc != crc(buf[p : p + 8]):
+            continue
+        end = p + _HEADER.size + length
+        if end + _FOOTER.size > len(buf):
+            return p
+        if _FOOTER.unpack_from(buf, end)[0] == crc(buf[p + _HEADER.size : end]):
+            return p
+    return None
 
 
 def _corrupt(path: str, offset: int, where: str, what: str) -> CorruptRecordError:

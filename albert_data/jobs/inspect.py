@@ -1,15 +1,19 @@
-"""The ``inspect`` job: decode pretraining TFRecords, validate every record, gather
-statistics — after checking that the vocabulary given is the one the records were made
-with (the fingerprint in their ``stats.json``)."""
+"""The ``inspect`` job: decode pretraining TFRecords, validate every record (or a sample),
+gather statistics — after checking that the vocabulary given is the one the records were
+made with (the fingerprint in their ``stats.json``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from albert_data.files import fileio
-from albert_data.jobs.reporting import StepProgress
+from albert_data.jobs.reporting import DEFAULT_INTERVAL, StepProgress
 from albert_data.records.inspection import InspectReport
+
+PROGRESS_INTERVAL = DEFAULT_INTERVAL  # seconds between two progress lines off a terminal
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,9 @@ class InspectRequest:
     show: int = 3
     as_json: bool = False
     allow_vocab_mismatch: bool = False
-    progress: bool = True
+    progress: bool = True  # False: no progress at all (not even periodic lines)
+    max_records: int | None = None  # a sample: at most this many, the first of each file
+    workers: int | None = None  # processes; None: one per processor
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class InspectResult:
     files: list[str]
     report: InspectReport
     as_json: bool
+    examples_shown: bool = False  # printed already, as soon as they were found
 
     @property
     def ok(self) -> bool:
@@ -42,7 +49,7 @@ class InspectResult:
 
         if self.as_json:
             return [json.dumps(self.report.to_dict(), indent=2, ensure_ascii=False)]
-        return [format_report(self.report)]
+        return [format_report(self.report, examples=not self.examples_shown)]
 
     def problem_lines(self) -> list[str]:
         """``warning: ...``/``error: ...`` lines for stderr (none when all is valid)."""
@@ -61,9 +68,16 @@ class InspectResult:
         return lines
 
 
-def run(req: InspectRequest) -> InspectResult:
-    """Check the vocabulary against ``stats.json``, then read every record with progress."""
+def run(
+    req: InspectRequest, *, show_examples: Callable[[list[str]], None] | None = None
+) -> InspectResult:
+    """Check the vocabulary against ``stats.json``, then read every record with progress.
+
+    ``show_examples``, if given (and not ``as_json``), receives the decoded examples'
+    lines as soon as they are found, before the rest is checked."""
+    from albert_data.records.checking import local_workers
     from albert_data.records.inspection import (
+        format_examples,
         inspect_files,
         load_vocab,
         record_files,
@@ -79,14 +93,25 @@ def run(req: InspectRequest) -> InspectResult:
         vocab_path=req.vocab,
         allow_mismatch=req.allow_vocab_mismatch,
     )
-    total = sum(fileio.file_size(f) for f in files)
-    with StepProgress("inspect reading", total=total, bar=req.progress) as progress:
+    early = show_examples if not req.as_json else None
+    total = None if req.max_records is not None else sum(fileio.file_size(f) for f in files)
+    progress = (
+        StepProgress("inspect reading", total=total, interval=PROGRESS_INTERVAL)
+        if req.progress
+        else nullcontext()
+    )
+    with progress:
         report = inspect_files(
             files,
             vocabulary,
             max_seq_length=req.max_seq_length,
             max_predictions_per_seq=req.max_predictions_per_seq,
             show=req.show,
-            progress=progress.update,
+            progress=progress.update if req.progress else None,
+            workers=req.workers or local_workers(),
+            max_records=req.max_records,
+            on_examples=None if early is None else lambda ex: early(format_examples(ex)),
         )
-    return InspectResult(files=files, report=report, as_json=req.as_json)
+    return InspectResult(
+        files=files, report=report, as_json=req.as_json, examples_shown=early is not None
+    )

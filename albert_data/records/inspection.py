@@ -6,26 +6,27 @@ options and prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.files.tfrecord import CorruptRecordError, read_records
-from albert_data.records.schema import (
-    FLOAT_FEATURES_P,
-    INT_FEATURES_L,
-    INT_FEATURES_P,
-    LABEL_FEATURE,
-    RecordShape,
-    parse,
+from albert_data.files.tfrecord import CorruptRecordError
+from albert_data.records.batch import Ids
+from albert_data.records.checking import (
+    MAX_PROBLEMS_SHOWN,
+    PARALLEL_FROM_BYTES,
+    RANGE_BYTES,
+    CheckSettings,
+    first_shape,
+    plan,
+    run_tasks,
 )
-from albert_data.records.validate import RecordStats, validate_record
+from albert_data.records.schema import LABEL_FEATURE, RecordShape
+from albert_data.records.validate import RecordStats
 
-MAX_PROBLEMS_SHOWN = 10
-PROGRESS_EVERY = 512  # records between two progress reports
 _RECORD_NAME = re.compile(r"\.tf_?record", re.IGNORECASE)
 
 
@@ -200,6 +201,7 @@ class InspectReport:
     problem_count: int = 0
     invalid_records: int = 0
     records_per_file: dict[str, int] = field(default_factory=dict)
+    sample: int | None = None  # --max-records: only the first records of each file were read
 
     @property
     def aggregate_problems(self) -> list[str]:
@@ -219,6 +221,12 @@ class InspectReport:
                 "max_predictions_per_seq": self.shape.max_predictions_per_seq,
             },
             "valid": self.ok,
+            "sample": None
+            if self.sample is None
+            else {
+                "max_records": self.sample,
+                "records_checked": sum(self.records_per_file.values()),
+            },
             "invalid_records": self.invalid_records,
             "problem_count": self.problem_count,
             "problems": [str(p) for p in self.problems],
@@ -236,93 +244,73 @@ def inspect_files(
     max_predictions_per_seq: int | None = None,
     show: int = 3,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    max_records: int | None = None,
+    on_examples: Callable[[list[dict]], None] | None = None,
+    range_bytes: int = RANGE_BYTES,
+    parallel_from: int = PARALLEL_FROM_BYTES,
 ) -> InspectReport:
-    """Decode, validate and count every record of ``files``; keep ``show`` examples.
+    """Decode, validate and count every record of ``files`` (with ``max_records``, only
+    that many, the first of each file); keep ``show`` examples and hand them to
+    ``on_examples`` as soon as they are found.
 
-    ``progress``, if given, is called with the bytes of the files read since its last
-    call. A file whose framing breaks (truncated, bad CRC, not a TFRecord file) is a
-    problem of the record index where it breaks; the other files are still read.
+    ``workers`` processes check the files, in byte ranges (see
+    :mod:`albert_data.records.checking`), when they hold ``parallel_from`` bytes or
+    more. ``progress``, if given, is called with the bytes of the files read since its
+    last call. A file whose framing breaks (truncated, bad CRC, not a TFRecord file)
+    stops the run with one error naming the file, the record index and the byte offset.
     """
-    report = InspectReport(files=files)
-    for path in files:
-        count = 0
-        for index, features in _decoded(path, report, progress):
-            count += 1
-            if features is None:
-                continue
-            if report.shape is None:
-                report.shape = RecordShape(
-                    max_seq_length or _size(features, INT_FEATURES_L),
-                    max_predictions_per_seq
-                    or _size(features, (*INT_FEATURES_P, *FLOAT_FEATURES_P)),
-                )
-            problems = validate_record(
-                features,
-                shape=report.shape,
-                vocab_size=vocab.size,
-                cls_id=vocab.cls,
-                sep_id=vocab.sep,
-                mask_id=vocab.mask,
-                pad_id=vocab.pad,
-            )
-            if problems:
-                _record_problems(report, path, index, problems)
-                continue
-            report.stats.add(features, mask_id=vocab.mask)
-            if len(report.examples) < show:
-                report.examples.append(_example(path, index, features, vocab))
-        report.records_per_file[path] = count
+    report = InspectReport(files=files, sample=max_records)
+    report.shape = _shape(files, max_seq_length, max_predictions_per_seq)
+    ids = Ids(vocab.size, cls=vocab.cls, sep=vocab.sep, mask=vocab.mask, pad=vocab.pad)
+    settings = CheckSettings(shape=report.shape or RecordShape(0, 0), ids=ids, show=show)
+    planned = plan(files, max_records=max_records, range_bytes=range_bytes)
+    total = sum(fileio.file_size(f) for f in files) if workers > 1 else 0
+    parallel = workers if total >= parallel_from else 1
+    shown = False
+    for path, results in run_tasks(planned, settings, workers=parallel, progress=progress):
+        _add_file(report, path, results, vocab, show)
+        if on_examples is not None and not shown and len(report.examples) >= show:
+            on_examples(report.examples)
+            shown = True
+    if on_examples is not None and not shown:
+        on_examples(report.examples)
     return report
 
 
-def _decoded(
-    path: str, report: InspectReport, progress: Callable[[int], None] | None
-) -> Iterator[tuple[int, dict | None]]:
-    """(index, features) of each record (``None`` for a record that is not an Example).
-    Broken framing ends the file: a one-line error naming the file, the index of the
-    record where it breaks and the byte offset."""
-    reported = index = 0
-    with fileio.open_raw(path) as raw:
-        try:
-            for data in read_records(raw, name=path):
-                if progress is not None and index % PROGRESS_EVERY == 0:
-                    reported = _report_bytes(raw, reported, progress)
-                try:
-                    features = parse(data)
-                except (ValueError, UnicodeDecodeError) as err:
-                    _record_problems(report, path, index, [f"not a tf.train.Example ({err})"])
-                    features = None
-                yield index, features
-                index += 1
-        except CorruptRecordError as err:
+def _shape(files: list[str], length: int | None, predictions: int | None) -> RecordShape | None:
+    """The shape given, completed from the first record that is an Example."""
+    if length and predictions:
+        return RecordShape(length, predictions)
+    found = first_shape(files)
+    if found is None:
+        return None
+    return RecordShape(length or found.max_seq_length, predictions or found.max_predictions_per_seq)
+
+
+def _add_file(report: InspectReport, path: str, results, vocab: InspectVocab, show: int) -> None:
+    """Add one file's range results (in order) to ``report``; a broken frame or an
+    unreadable file ends the run, naming the record where it breaks."""
+    count = 0
+    for r in results:
+        if r.unreadable is not None:
+            raise CorruptRecordError(r.unreadable)
+        for index, message in r.problems:
+            if len(report.problems) < MAX_PROBLEMS_SHOWN:
+                report.problems.append(Problem(path, count + index, message))
+        if r.broken is not None:
             raise CorruptRecordError(
-                f"{path}: record {index}: {str(err).removeprefix(f'{path}: ')}"
-            ) from None
-        if progress is not None:
-            _report_bytes(raw, reported, progress)
-
-
-def _report_bytes(raw, reported: int, progress: Callable[[int], None]) -> int:
-    try:
-        position = raw.tell()
-    except (OSError, ValueError):
-        return reported
-    if position > reported:
-        progress(position - reported)
-    return max(position, reported)
-
-
-def _size(features: dict, names: tuple[str, ...]) -> int:
-    """The length of the first of ``names`` present (they all have the same length)."""
-    return next((int(np.asarray(features[n]).size) for n in names if n in features), 0)
-
-
-def _record_problems(report: InspectReport, path: str, index: int, problems: list[str]) -> None:
-    report.invalid_records += 1
-    report.problem_count += len(problems)
-    for message in problems:
-        if len(report.problems) < MAX_PROBLEMS_SHOWN:
-            report.problems.append(Problem(path, index, message))
+                f"{path}: record {count + r.broken.index}: "
+                + str(r.broken.error(path)).removeprefix(f"{path}: ")
+            )
+        report.invalid_records += r.invalid
+        report.problem_count += r.problem_count
+        report.stats.merge(r.stats)
+        for index, features in r.examples:
+            if len(report.examples) < show:
+                report.examples.append(_example(path, count + index, features, vocab))
+        count += r.records
+    report.records_per_file[path] = count
 
 
 def _example(path: str, index: int, features: dict, vocab: InspectVocab) -> dict:
@@ -338,10 +326,10 @@ def _example(path: str, index: int, features: dict, vocab: InspectVocab) -> dict
     }
 
 
-def format_report(report: InspectReport) -> str:
-    """The human-readable report (examples, then statistics)."""
+def format_examples(examples: list[dict]) -> list[str]:
+    """The decoded examples, each followed by a blank line."""
     lines = []
-    for ex in report.examples:
+    for ex in examples:
         order = "swapped" if ex["sop_label"] == 1 else "in order"
         lines += [
             f"{ex['file']}: record {ex['record']}  ({ex['tokens']} tokens, {ex['masked']} masked,"
@@ -350,12 +338,23 @@ def format_report(report: InspectReport) -> str:
             f"  B: {ex['segment_b']}",
             "",
         ]
+    return lines
+
+
+def format_report(report: InspectReport, *, examples: bool = True) -> str:
+    """The human-readable report (examples unless printed already, then statistics)."""
+    lines = format_examples(report.examples) if examples else []
     s = report.stats
     summary = s.summary()
     total = sum(report.records_per_file.values())
     valid = "all valid" if not report.invalid_records else f"{report.invalid_records} invalid"
     lines.append(f"files            {len(report.records_per_file)}")
     lines.append(f"records          {total} ({valid})")
+    if report.sample is not None:
+        lines.append(
+            f"sample           only the first {total} records were checked"
+            f" (--max-records {report.sample}, spread over the files); the others were not read"
+        )
     if report.shape is not None:
         lines.append(
             f"shape            max_seq_length {report.shape.max_seq_length},"

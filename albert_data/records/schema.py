@@ -392,6 +392,8 @@ def parse(serialized: bytes) -> dict[str, np.ndarray]:
             key, value = None, b""
             for efield, data in _fields(entry):
                 if efield == 1:
+                    if not isinstance(data, bytes):
+                        raise ValueError("a feature key that is not a string")
                     key = data.decode("utf-8")
                 elif efield == 2:
                     value = data
@@ -418,6 +420,8 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 def _fields(buf: bytes):
     """Yield (field number, payload) for the length-delimited fields of a message."""
+    if not isinstance(buf, bytes):
+        raise ValueError("a number where a message belongs")
     pos = 0
     while pos < len(buf):
         key, pos = _read_varint(buf, pos)
@@ -455,12 +459,16 @@ def _decode_feature(buf: bytes) -> np.ndarray:
                     while pos < len(data):
                         v, pos = _read_varint(data, pos)
                         values.append(v)
+            if any(v >= 1 << 64 for v in values):
+                raise ValueError("an int64 value beyond 64 bits")
             arr = np.array([v - (1 << 64) if v >= 1 << 63 else v for v in values], dtype=np.int64)
             return arr
         if kind == 2:  # float_list
             chunks = []
             for vfield, data in _fields(payload):
                 if vfield == 1:
+                    if not isinstance(data, bytes):
+                        raise ValueError("a float_list value that is not a float")
                     chunks.append(data)
             return np.frombuffer(b"".join(chunks), dtype="<f4").astype(np.float32)
         if kind == 1:  # bytes_list

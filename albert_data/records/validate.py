@@ -309,6 +309,17 @@ class RecordStats:
         self.replaced_by_random += int((~is_mask & ~is_kept).sum())
         self.unmasked_records += m == 0
 
+    def merge(self, other: RecordStats) -> RecordStats:
+        """Add ``other``'s counts to these."""
+        for name in ("records", "tokens", "predictions", "replaced_by_mask", "kept"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.replaced_by_random += other.replaced_by_random
+        self.unmasked_records += other.unmasked_records
+        self.sop_labels.update(other.sop_labels)
+        self.lengths.update(other.lengths)
+        self.max_seq_length = max(self.max_seq_length, other.max_seq_length)
+        return self
+
     def replacement_mix(self) -> dict[str, float]:
         """Fractions of predictions shown as [MASK], kept, or replaced by a random piece."""
         total = max(self.predictions, 1)
