@@ -10,10 +10,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from albert_data.files import fileio
-from albert_data.jobs.reporting import DEFAULT_INTERVAL, StepProgress
+from albert_data.jobs.reporting import LINE_EVERY, StepProgress
 from albert_data.records.inspection import InspectReport
 
-PROGRESS_INTERVAL = DEFAULT_INTERVAL  # seconds between two progress lines off a terminal
+PROGRESS_INTERVAL = LINE_EVERY  # seconds between two progress lines off a terminal
 
 
 @dataclass(frozen=True)
