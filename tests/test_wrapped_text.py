@@ -232,21 +232,44 @@ def test_a_large_file_without_blank_lines_read_as_one_document_is_named(tmp_path
     assert "--input-format line" in note
 
 
-def test_make_pretraining_reads_wrapped_text_as_split_sentences_writes_it(sample_en, tmp_path):
-    """make-pretraining --input-format wrapped gives the records of split-sentences'
-    documents, and stats.json says what the lines looked like."""
+def test_beam_split_of_wrapped_files_equals_the_local_one(tmp_path):
+    from albert_data.jobs.beam_job import BeamSettings
+
     inputs = kernel_like(tmp_path)
-    split(inputs, tmp_path / "sentences.txt")
+    local, local_result = split(inputs, tmp_path / "local.txt")
+    config = SplitConfig(read=ReadConfig(format="wrapped"), dedup=False)
+    beam = run(
+        SplitSentencesRequest(
+            inputs=tuple(map(str, inputs)),
+            output=str(tmp_path / "beam.txt"),
+            config=config,
+            beam=BeamSettings(num_workers=1),
+        ),
+        say=lambda line: None,
+    )
+    assert (tmp_path / "beam.txt").read_bytes() == (tmp_path / "local.txt").read_bytes()
+    assert beam.summary.read == local_result.summary.read
+    assert beam.summary.lines() == local_result.summary.lines()
+
+
+@pytest.mark.parametrize("fmt", ["wrapped", "blank-line"])
+def test_make_pretraining_reads_a_layout_as_split_sentences_writes_it(sample_en, tmp_path, fmt):
+    """make-pretraining --input-format wrapped (or blank-line) gives the records of
+    split-sentences' documents, and stats.json says what the lines looked like."""
+    inputs = kernel_like(tmp_path) if fmt == "wrapped" else [sample_en["raw"]]
+    split(inputs, tmp_path / "sentences.txt", fmt=fmt)
     common = ["--spm-model", sample_en["spm"], "--max-seq-length", 64, "--dupe-factor", 2]
     common += ["--num-shards", 1, "--num-workers", 1, "--no-progress"]
-    run_cli("make-pretraining", *inputs, "-o", tmp_path / "w", "--input-format", "wrapped", *common)
+    run_cli("make-pretraining", *inputs, "-o", tmp_path / "w", "--input-format", fmt, *common)
     run_cli("make-pretraining", tmp_path / "sentences.txt", "-o", tmp_path / "s", *common)
     name = "pretraining-00000-of-00001.tfrecord"
     assert (tmp_path / "w" / name).read_bytes() == (tmp_path / "s" / name).read_bytes()
     stats = json.loads((tmp_path / "w" / "stats.json").read_text())
+    assert stats["counts"]["input_layout"]["hints"] == []
+    if fmt == "blank-line":
+        return
     assert stats["counts"]["documents_read"] == len(inputs)
     assert stats["counts"]["ruler_lines"] == len(inputs)
-    assert stats["counts"]["input_layout"]["hints"] == []
     proc = run_cli("make-pretraining", *inputs, "-o", tmp_path / "b", *common)
     stats = json.loads((tmp_path / "b" / "stats.json").read_text())
     (hint,) = stats["counts"]["input_layout"]["hints"]
