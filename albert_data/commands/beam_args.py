@@ -73,3 +73,17 @@ def beam_settings(ctx, opts: dict, beam_args: list[str]):
         command_options=tuple(o for o in own if o.startswith("--")),
         fast_path=not stock_beam(),
     )
+
+
+def optional_beam(ctx, opts: dict, beam_args: list[str]):
+    """``(settings, progress)`` for a command that runs locally unless given ``--runner``:
+    the :func:`beam_settings`, or ``None`` without a runner (after refusing Beam options
+    given without one, or naming a misspelled option of the command), and ``--progress``."""
+    from albert_data.jobs.beam_job import check_settings
+
+    beam = beam_settings(ctx, opts, beam_args)
+    if beam.runner is not None:
+        return beam, beam.progress
+    if beam_args:
+        check_settings(beam)  # a misspelled option named, or: Beam's need --runner
+    return None, beam.progress

@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from albert_data.commands.claim_option import take_over_option
+from albert_data.commands.defaults import option
 from albert_data.commands.input_options import input_layout_options, read_config
 from albert_data.jobs.beam_progress import LINE_EVERY as BEAM_LINE_EVERY
 from albert_data.jobs.reporting import LINE_EVERY
 
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+CONFIG = "albert_data.text.documents:SplitConfig"
+REQUEST = "albert_data.jobs.split_sentences:SplitSentencesRequest"
 
 
 @click.command("split-sentences", context_settings=PASS_THROUGH)
@@ -21,25 +24,31 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     help="Output file (one shard) or name pattern (several shards).",
 )
 @input_layout_options
-@click.option(
-    "--nfkc/--no-nfkc", default=True, show_default=True, help="Unicode NFKC normalisation."
-)
-@click.option(
+@option("--nfkc/--no-nfkc", default_from=f"{CONFIG}.nfkc", help="Unicode NFKC normalisation.")
+@option(
     "--max-sentence-chars",
-    default=2000,
-    show_default=True,
+    type=int,
+    default_from=f"{CONFIG}.max_sentence_chars",
     help="Longer sentences are cut at clause punctuation or a space.",
 )
-@click.option(
-    "--min-sentences", default=1, show_default=True, help="Drop documents with fewer sentences."
+@option(
+    "--min-sentences",
+    type=int,
+    default_from=f"{CONFIG}.min_sentences",
+    help="Drop documents with fewer sentences.",
 )
-@click.option(
-    "--min-chars", default=0, show_default=True, help="Drop documents with fewer characters."
+@option(
+    "--min-chars",
+    type=int,
+    default_from=f"{CONFIG}.min_chars",
+    help="Drop documents with fewer characters.",
 )
-@click.option(
-    "--dedup/--no-dedup", default=True, show_default=True, help="Remove exact duplicate documents."
+@option(
+    "--dedup/--no-dedup",
+    default_from=f"{CONFIG}.dedup",
+    help="Remove exact duplicate documents.",
 )
-@click.option("--num-shards", default=1, show_default=True, type=click.IntRange(min=1))
+@option("--num-shards", type=int, default_from=f"{REQUEST}.num_shards")
 @click.option("--gzip", is_flag=True, help="Write gzip-compressed output.")
 @click.option(
     "--strict",
@@ -84,9 +93,10 @@ def split_sentences(ctx, **opts):
     Any option not listed here is passed to Beam (e.g. --project, --region,
     --temp_location for --runner DataflowRunner).
     """
-    from albert_data.commands.beam_args import beam_settings, split_pass_through
+    from albert_data.commands.beam_args import optional_beam, split_pass_through
     from albert_data.errors import UserError
     from albert_data.jobs.split_sentences import SplitSentencesRequest, run
+    from albert_data.pretraining.config_errors import ConfigError
     from albert_data.text.documents import SplitConfig
 
     inputs, beam_args = split_pass_through(
@@ -94,24 +104,18 @@ def split_sentences(ctx, **opts):
     )
     if not inputs:
         raise UserError("no INPUTS given; name the raw text files, globs or directories to split")
-    beam = beam_settings(ctx, opts, beam_args)
-    progress = beam.progress
-    if beam.runner is None:
-        if beam_args:
-            from albert_data.jobs.beam_job import check_settings
-
-            check_settings(beam)  # a misspelled option named, or: Beam's need --runner
-        beam = None
+    beam, progress = optional_beam(ctx, opts, beam_args)
+    read = read_config(opts, strict=opts.pop("strict"))
     try:
         config = SplitConfig(
-            read=read_config(opts, strict=opts.pop("strict")),
+            read=read,
             **{
                 k: opts.pop(k)
                 for k in ("nfkc", "max_sentence_chars", "min_sentences", "min_chars", "dedup")
             },
         )
-    except ValueError as err:
-        raise UserError(str(err)) from err
+    except ConfigError as err:
+        raise UserError(err.flag_message()) from None
     request = SplitSentencesRequest(
         inputs=tuple(inputs), config=config, beam=beam, progress=progress, **opts
     )

@@ -118,8 +118,7 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     INPUTS are files, directories or globs (.gz/.bz2 read transparently; gs:// and other
     Beam file systems too). Every default is ALBERT's recipe (shown with each option).
     """
-    from albert_data.commands.beam_args import beam_settings, split_pass_through
-    from albert_data.jobs.beam_job import check_settings
+    from albert_data.commands.beam_args import optional_beam, split_pass_through
     from albert_data.jobs.spm_train import SpmTrainRequest, run
     from albert_data.text.normalize import Normalization
     from vocab.spm_recipe import SpmRecipe, recipe_for
@@ -127,12 +126,7 @@ def spm_train(ctx: click.Context, inputs: tuple[str, ...], **opts) -> None:
     positional, beam_args = split_pass_through(
         list(inputs) + list(ctx.args), runner=opts.get("runner")
     )
-    beam = beam_settings(ctx, opts, beam_args)
-    progress = beam.progress
-    if beam.runner is None:
-        if beam_args:
-            check_settings(beam)  # a misspelled option named, or: Beam's need --runner
-        beam = None
+    beam, progress = optional_beam(ctx, opts, beam_args)
     opts["control_symbols"] = _split_symbols(opts["control_symbols"])
     opts["user_defined_symbols"] = _split_symbols(opts["user_defined_symbols"])
     from albert_data.commands.input_options import read_config

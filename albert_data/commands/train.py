@@ -13,6 +13,12 @@ DATA = "albert_data.training.config:DataConfig"
 OPT = "albert_data.training.config:OptimizerConfig"
 RUN = "albert_data.training.config:TrainConfig"
 DYN = "albert_data.training.config:DynamicMaskingConfig"
+# The record shape: no default here (None: the records' stats.json says it); the help
+# names the config's default, used for records without one.
+RECORDED = {
+    "shown": lambda _: None,
+    "described": lambda value: f"the records' stats.json, else {value}",
+}
 
 
 @click.command("train")
@@ -48,16 +54,14 @@ DYN = "albert_data.training.config:DynamicMaskingConfig"
     "--max-seq-length",
     type=int,
     default_from=f"{DATA}.max_seq_length",
-    shown=lambda _: None,
-    described=lambda value: f"the records' stats.json, else {value}",
+    **RECORDED,
     help="A value the records' stats.json contradicts is refused.",
 )
 @option(
     "--max-predictions-per-seq",
     type=int,
     default_from=f"{DATA}.max_predictions_per_seq",
-    shown=lambda _: None,
-    described=lambda value: f"the records' stats.json, else {value}",
+    **RECORDED,
     help="A value the records' stats.json contradicts is refused.",
 )
 @option(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from albert_data.files.fileio import shard_name
+from albert_data.pretraining.config_errors import require
 from albert_data.text.normalize import Normalization
 from albert_data.text.rawtext import RawDocument, ReadConfig, ReadCounts, read_documents
 from albert_data.text.sentences import split_sentences
@@ -32,10 +33,13 @@ class SplitConfig:
     dedup: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_sentence_chars < 16:
-            raise ValueError(f"max_sentence_chars must be >= 16, got {self.max_sentence_chars}")
-        if self.min_sentences < 1:
-            raise ValueError(f"min_sentences must be >= 1, got {self.min_sentences}")
+        require(
+            self.max_sentence_chars >= 16,
+            "max_sentence_chars",
+            self.max_sentence_chars,
+            "must be >= 16",
+        )
+        require(self.min_sentences >= 1, "min_sentences", self.min_sentences, "must be >= 1")
 
     @property
     def normalization(self) -> Normalization:
