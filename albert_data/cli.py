@@ -17,6 +17,7 @@ import threading
 import click
 
 from albert_data import __version__, limits  # limits: loaded before memory runs out
+from albert_data.commands.numbers import check_numbers
 from albert_data.errors import UserError
 
 # (module in albert_data.commands, click command object name). A command is listed
@@ -107,7 +108,9 @@ def main() -> None:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 for _module, _attr in COMMANDS:
-    main.add_command(getattr(importlib.import_module(f"albert_data.commands.{_module}"), _attr))
+    _command = getattr(importlib.import_module(f"albert_data.commands.{_module}"), _attr)
+    check_numbers(_command)
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,6 +92,10 @@ def _parse_size(text: str) -> int:
         amount = float(number) * units[unit]
     except (ValueError, KeyError):
         raise UserError(f"--size {text!r} is not a size; write e.g. 500KB, 20MB or 1GB") from None
+    import math
+
+    if not math.isfinite(amount) or amount > 2**63:
+        raise UserError(f"--size {text!r} is not a size; write e.g. 500KB, 20MB or 1GB")
     if amount < 1:
         raise UserError(f"--size {text!r} must be positive")
     return int(amount)

@@ -478,6 +478,7 @@ def check_writable(path: str, *, what: str, directory: bool = False) -> None:
     if is_remote(path):
         _probe_remote(path if directory else parent_dir(path), path, what)
         return
+    check_name_length(path, what=what)
     if os.path.isdir(path) and not directory:
         raise UserError(f"{what} {path} is a directory; give a file path")
     if os.path.exists(path) and directory and not os.path.isdir(path):
@@ -499,6 +500,27 @@ def check_writable(path: str, *, what: str, directory: bool = False) -> None:
         raise UserError(
             f"{what} {path}: cannot write in {ancestor} ({reason.lower()}); {_write_fix(err.errno)}"
         ) from None
+
+
+def check_name_length(path: str, *, what: str) -> None:
+    """Refuse a local path with a name longer than its file system allows (``NAME_MAX``,
+    255 bytes on most) before any work, rather than at the end of a run."""
+    if is_remote(path):
+        return
+    ancestor = os.path.abspath(path)
+    while not os.path.isdir(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    try:
+        limit = os.pathconf(ancestor, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    for part in path.split(os.sep):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > limit:
+            shown = part if len(part) <= 40 else f"{part[:20]}...{part[-12:]}"
+            raise UserError(
+                f"{what} {shown!r}: a file name of {size} bytes, over the {limit} this file system allows; choose a shorter name"
+            )
 
 
 def _write_fix(code: int | None) -> str:

@@ -69,6 +69,10 @@ class MakePretrainingRequest:
     def __post_init__(self) -> None:
         if self.num_shards is not None and self.num_shards < 1:
             raise UserError(f"--num-shards {self.num_shards} must be >= 1")
+        if not self.name or "/" in self.name or os.sep in self.name or self.name in (".", ".."):
+            raise UserError(
+                f"--name {self.name!r} is the stem of the file names, not a path; give a name without '/' (the files go in --output)"
+            )
 
 
 @dataclass
@@ -314,6 +318,8 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
     check_paths(req.beam, {"INPUTS": files, "--output": [req.output]})
     if not req.beam.dry_run:
         fileio.check_writable(req.output, what="--output", directory=True)
+        widest = shard_paths(req.output, req.name, max(req.num_shards or 1, 99999), req.gzip)
+        fileio.check_name_length(widest[-1], what="--name")
     with claimed(
         req.output,
         directory=True,

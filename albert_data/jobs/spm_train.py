@@ -143,6 +143,9 @@ def check_request(req: SpmTrainRequest) -> None:
     check_recipe(req.recipe)
 
 
+INT32_MAX = 2**31 - 1
+
+
 def check_recipe(recipe: SpmRecipe) -> None:
     symbols = set(recipe.control_symbols) | set(recipe.user_defined_symbols)
     for name in ALBERT_CONTROL_SYMBOLS:
@@ -158,6 +161,12 @@ def check_recipe(recipe: SpmRecipe) -> None:
             )
     if recipe.vocab_size < 1:
         raise UserError(f"--vocab-size {recipe.vocab_size} must be positive")
+    for name in ("vocab_size", "pad_id", "unk_id", "bos_id", "eos_id", "max_sentence_length"):
+        value = getattr(recipe, name)
+        if abs(value) > INT32_MAX:  # SentencePiece's trainer keeps these in 32 bits
+            raise UserError(
+                f"--{name.replace('_', '-')} {value} is too large for SentencePiece: at most {INT32_MAX:,}"
+            )
     if recipe.max_sentence_length < 4:
         raise UserError(
             f"--max-sentence-length {recipe.max_sentence_length} is below one UTF-8 character "

@@ -239,7 +239,9 @@ def make_dataset(
     if shard_records:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     if training:
-        ds = ds.shuffle(config.shuffle_buffer, seed=seed + 1, reshuffle_each_iteration=True)
+        ds = ds.shuffle(
+            config.shuffle_buffer, seed=(seed + 1) % 2**63, reshuffle_each_iteration=True
+        )
     ds = ds.enumerate().batch(batch_size, drop_remainder=True)
     ds = ds.map(lambda i, s: _parse_batch(i, s, spec), num_parallel_calls=tf.data.AUTOTUNE)
     if dynamic:
