@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCHES = ["tokenize", "split", "startup", "pretraining", "memory", "shuffle", "train"]
+BENCHES = ["tokenize", "split", "startup", "pretraining", "memory", "shuffle", "inspect", "train"]
 
 
 def main() -> int:

@@ -134,6 +134,10 @@ def _one_by_one(rows: list[int], records: list[bytes], shape: RecordShape, ids: 
 def _varint(buf: np.ndarray, pos: np.ndarray, end: np.ndarray, ok: np.ndarray):
     """The varints at ``pos`` (each before ``end``): (values, positions after them);
     clears ``ok`` where one is truncated or too long."""
+    first = buf[np.minimum(pos, buf.size - 1)]
+    if (first < 0x80).all():  # one byte each, the common case
+        ok &= pos < end
+        return first.astype(np.int64), pos + 1
     value = np.zeros(pos.size, dtype=np.uint64)
     done = ~ok.copy()
     after = pos.copy()
@@ -187,8 +191,9 @@ def _decode(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, shape: Rec
     out: dict[str, np.ndarray] = {}
     for f, name in enumerate(FEATURE_ORDER):
         values, counts, _ = decoded[name]
-        take = np.repeat(keep, counts) if values.size else np.zeros(0, dtype=bool)
-        out[name] = values[take].reshape(-1, sizes[f])
+        if not keep.all():
+            values = values[np.repeat(keep, counts)] if values.size else values
+        out[name] = values.reshape(-1, sizes[f])
     return out, ok
 
 
@@ -260,15 +265,20 @@ def _feature_of(buf: np.ndarray, pos: np.ndarray, length: np.ndarray, ok: np.nda
 
 
 def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The bytes ``buf[starts[i] : starts[i] + lengths[i]]`` of every i, concatenated."""
-    if lengths.size and (lengths == lengths[0]).all():  # one length: a 2-D take
-        return buf[starts[:, None] + np.arange(lengths[0])].reshape(-1)
-    total = int(lengths.sum())
-    if total == 0:
+    """The bytes ``buf[starts[i] : starts[i] + lengths[i]]`` of every i, concatenated:
+    rows of a sliding window over ``buf`` (one copy of each row), then the bytes of each
+    row inside its length."""
+    if lengths.size == 0:
         return np.zeros(0, dtype=np.uint8)
-    offsets = np.cumsum(lengths) - lengths
-    index = np.repeat(starts - offsets, lengths) + np.arange(total)
-    return buf[index]
+    widest = int(lengths.max())
+    if widest == 0:
+        return np.zeros(0, dtype=np.uint8)
+    if int(starts.max()) + widest > buf.size:  # a window past the end: pad a copy
+        buf = np.concatenate([buf, np.zeros(widest, dtype=np.uint8)])
+    rows = np.lib.stride_tricks.sliding_window_view(buf, widest)[starts]
+    if (lengths == widest).all():
+        return rows.reshape(-1)
+    return rows[np.arange(widest) < lengths[:, None]]
 
 
 def _packed_varints(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
