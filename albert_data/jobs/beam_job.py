@@ -1,7 +1,8 @@
 """What every Beam command does around its pipeline, in one place.
 
 * :class:`BeamSettings`: the runner options every Beam command takes, checked once.
-* :func:`plan_inputs`: input sizes and byte ranges (a dry run lists and sizes nothing).
+* :func:`plan_inputs`: input sizes and byte ranges (the core's
+  :mod:`albert_data.text.input_plan`, with the settings' range size and dry run).
 * :func:`run_job`: build and run the pipeline; Beam's own console noise kept in a log
   file; progress; the first worker error in input order; Ctrl-C as one line. Submitting
   to a remote runner and following the job is Beam plumbing: :mod:`pipelines.remote`.
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.files.docranges import ByteRange, auto_range_bytes
+from albert_data.text import input_plan
+from albert_data.text.input_plan import InputPlan
 
 SHUFFLES = ("auto", "engine", "files")
 
@@ -142,58 +144,24 @@ def check_paths(settings: BeamSettings, paths: dict[str, list[str]]) -> None:
     check_paths_for_runner(settings.runner, paths)
 
 
-@dataclass(frozen=True)
-class InputPlan:
-    """The inputs of a run: files in order, their sizes, and the byte ranges to read."""
-
-    files: list[str]
-    sizes: dict[str, int]
-    ranges: list[tuple[int, ByteRange]]
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(self.sizes.values())
-
-    def range_bytes(self) -> dict[str, int]:
-        """Planned bytes per range, by progress name (see ``pipelines.progress``)."""
-        from pipelines.progress import range_name
-
-        out = {}
-        for index, r in self.ranges:
-            size = self.sizes.get(r.path, 0)
-            end = size if r.end == -1 else r.end
-            out[range_name(index, r)] = max(0, end - r.start)
-        return out
-
-
 def expand_inputs(patterns: list[str], settings: BeamSettings) -> list[str]:
-    """Input files; in a dry run remote patterns are taken as they are (not listed)."""
-    if settings.dry_run:
-        return [p for p in patterns if fileio.is_remote(p)] + fileio.expand_inputs(
-            [p for p in patterns if not fileio.is_remote(p)]
-        )
-    return fileio.expand_inputs(patterns)
+    """Input files (:func:`albert_data.text.input_plan.expand_inputs`)."""
+    return input_plan.expand_inputs(patterns, dry_run=settings.dry_run)
 
 
 def plan_inputs(files: list[str], settings: BeamSettings, read=None) -> InputPlan:
-    """Sizes and the ranges to read (byte ranges of text, whole wrapped files, Parquet
-    row groups: ``albert_data.text.rawtext.plan_file_ranges`` for the layout ``read``);
-    a dry run reads one range per input, remote ones sized 0."""
-    if settings.dry_run:
-        sizes = {f: 0 if fileio.is_remote(f) else fileio.file_size(f) for f in files}
-        ranges = [(i, ByteRange(f, 0, -1)) for i, f in enumerate(files)]
-        return InputPlan(files, sizes, ranges)
-    from albert_data.text.rawtext import ReadConfig, plan_file_ranges
+    """Sizes and ranges (:func:`albert_data.text.input_plan.plan_inputs`) with the
+    settings' range size and dry run."""
+    return input_plan.plan_inputs(
+        files, read, range_bytes=settings.range_bytes, dry_run=settings.dry_run
+    )
 
-    read = read or ReadConfig()
-    sizes = {f: fileio.file_size(f) for f in files}
-    range_bytes = settings.range_bytes or auto_range_bytes(sum(sizes.values()))
-    ranges = [
-        (i, r)
-        for i, f in enumerate(files)
-        for r in plan_file_ranges(f, sizes[f], read, range_bytes=range_bytes)
-    ]
-    return InputPlan(files, sizes, ranges)
+
+def progress_totals(plan: InputPlan) -> dict[str, int]:
+    """Planned bytes per range, by progress name (see ``pipelines.progress``)."""
+    from pipelines.progress import range_name
+
+    return {range_name(index, r): size for index, r, size in plan.range_sizes()}
 
 
 # --- running ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from albert_data.jobs.beam_job import (
     expand_inputs,
     job_paths,
     plan_inputs,
+    progress_totals,
     run_job,
 )
 from albert_data.jobs.outputs import (
@@ -453,7 +454,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         build=build,
         error_path=work.file("error.txt"),
         progress_dir=progress_dir,
-        progress_total=plan.range_bytes(),
+        progress_total=progress_totals(plan),
         description="make-pretraining",
         ranges=len(plan.ranges),
         worker_modules=("pipelines.pretraining", "pipelines.shuffle"),

@@ -25,6 +25,7 @@ from albert_data.jobs.beam_job import (
     check_settings,
     job_paths,
     plan_inputs,
+    progress_totals,
     run_job,
 )
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
@@ -228,7 +229,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         build=build,
         error_path=work.file("error.txt"),
         progress_dir=progress_dir,
-        progress_total=plan.range_bytes(),
+        progress_total=progress_totals(plan),
         description="split-sentences",
         written_unit="documents",
         ranges=len(plan.ranges),

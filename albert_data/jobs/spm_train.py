@@ -311,13 +311,10 @@ def _run_sample_pipeline(files: list[str], req: SpmTrainRequest) -> tuple[list[s
 
 def document_ranges(files: list[str], read: ReadConfig) -> list:
     """The parallel units of the Beam sampler for a document layout: byte ranges, whole
-    wrapped files, Parquet row groups (``rawtext.plan_file_ranges``)."""
-    from albert_data.files.docranges import auto_range_bytes
-    from albert_data.text.rawtext import plan_file_ranges
+    wrapped files, Parquet row groups (:func:`albert_data.text.input_plan.plan_inputs`)."""
+    from albert_data.text.input_plan import plan_inputs
 
-    sizes = {f: fileio.file_size(f) for f in files}
-    step = auto_range_bytes(sum(sizes.values()))
-    return [r for f in files for r in plan_file_ranges(f, sizes[f], read, range_bytes=step)]
+    return [r for _, r in plan_inputs(files, read).ranges]
 
 
 @dataclass(frozen=True)
