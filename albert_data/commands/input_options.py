@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import click
 
+from albert_data.commands.defaults import option as config_option
+
 # What each layout is, for the --help of every command (make-pretraining adds `sentences`).
 LAYOUTS = {
     "sentences": "one sentence per line, a blank line between documents (taken as they are)",
@@ -34,10 +36,9 @@ def input_layout_options(command=None, *, formats=RAW_LAYOUTS, default="blank-li
                 show_default=True,
                 help=help_text,
             ),
-            click.option(
+            config_option(
                 "--text-field",
-                default="text",
-                show_default=True,
+                default_from="albert_data.text.rawtext:ReadConfig.text_field",
                 help="The JSONL field or Parquet column holding the text.",
             ),
             click.option(

@@ -10,6 +10,7 @@ from albert_data.commands.input_options import RAW_LAYOUTS, input_layout_options
 from albert_data.jobs.beam_progress import LINE_EVERY
 
 CONFIG = "albert_data.pretraining.document_records:PretrainingConfig"
+REQUEST = "albert_data.jobs.make_pretraining:MakePretrainingRequest"
 PRETRAINING_LAYOUTS = ("sentences", *RAW_LAYOUTS)
 PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -28,11 +29,10 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     default=None,
     help="Lower-case before tokenising (default: the sidecar's setting, else on).",
 )
-@click.option(
+@option(
     "--word-segmenter",
     type=click.Choice(["auto", "none", "jieba"]),
-    default="auto",
-    show_default=True,
+    default_from=f"{REQUEST}.word_segmenter",
     help="Word boundaries for whole-word masking; auto = jieba for Chinese vocabularies.",
 )
 @input_layout_options(formats=PRETRAINING_LAYOUTS, default="sentences")
@@ -80,10 +80,9 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     type=int,
     help="Output files (default: a power of two making 32-64 MB files, estimated from the records of the first 256 KB of input).",
 )
-@click.option(
+@option(
     "--name",
-    default="pretraining",
-    show_default=True,
+    default_from=f"{REQUEST}.name",
     help="Output file name stem: NAME-00000-of-000NN.tfrecord.",
 )
 @click.option("--gzip", is_flag=True, help="Write .tfrecord.gz (TFRecord GZIP compression).")
@@ -110,10 +109,9 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     type=int,
     help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
 )
-@click.option(
+@option(
     "--shuffle",
-    default="auto",
-    show_default=True,
+    default_from="albert_data.jobs.beam_job:BeamSettings.shuffle",
     help="How records reach their shard: engine (the runner's GroupByKey), files (local sorted run files, bounded memory), auto (files on the DirectRunner, engine elsewhere).",
 )
 @click.option(

@@ -73,10 +73,9 @@ REQUEST = "albert_data.jobs.split_sentences:SplitSentencesRequest"
     default=None,
     help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
 )
-@click.option(
+@option(
     "--shuffle",
-    default="auto",
-    show_default=True,
+    default_from="albert_data.jobs.beam_job:BeamSettings.shuffle",
     help="With --runner: engine (the runner's GroupByKey), files (local sorted run files), auto (files on the DirectRunner, engine elsewhere).",
 )
 @click.option(
