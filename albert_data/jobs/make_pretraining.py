@@ -38,7 +38,7 @@ from albert_data.jobs.reporting import Say, say
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.document_records import PretrainingConfig, VocabIds
 from albert_data.pretraining.output_size import OutputEstimate, estimate_output
-from albert_data.text.rawtext import ReadCounts, check_inputs
+from albert_data.text.rawtext import ReadCounts, check_inputs, no_documents_problem
 
 TARGET_SHARD_BYTES = 64 * 1024 * 1024
 # The engine shuffle sorts one shard in a worker's memory: shards above this are refused.
@@ -464,11 +464,15 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     if result is None:
         return None
     counts = _read_json(work.file("stats.json"))
+    read = ReadCounts.from_counters(counters(result))
     if counts is None or counts["documents_read"] == 0:
+        known = no_documents_problem(plan.files, read_layout(req), read)
+        if known is not None:
+            raise UserError(known)
         raise UserError(
             f"no documents found in {len(plan.files)} input file(s) (first: {plan.files[0]}); give one sentence per line with a blank line between documents"
         )
-    add_read_counts(counts, req.input_format, ReadCounts.from_counters(counters(result)))
+    add_read_counts(counts, req.input_format, read)
     if counts["instances"] == 0:
         skipped = ", ".join(f"{n} {r}" for r, n in counts["documents_skipped"].items()) or "none"
         raise UserError(

@@ -31,7 +31,7 @@ from albert_data.jobs.beam_job import (
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.text.documents import SplitConfig, SplitSummary, output_paths, split_files
-from albert_data.text.rawtext import ReadCounts, check_inputs
+from albert_data.text.rawtext import ReadConfig, ReadCounts, check_inputs, no_documents_problem
 
 SUMMARY_COUNTERS = (
     "files",
@@ -161,7 +161,7 @@ def run_local(files: list[str], req: SplitSentencesRequest, *, say: Say = say) -
                 files, req, temps=[_temp(work, p) for p in finals], progress=progress.update
             )
         if summary.documents_in == 0:
-            raise UserError(no_documents_message(files))
+            raise UserError(no_documents_message(files, req.config.read, summary.read))
         publish([_temp(work, p) for p in finals], finals, claims=[claim])
         summary.outputs = finals
         return summary
@@ -193,7 +193,7 @@ def run_beam(
             setattr(summary, name, found.get(name, 0))
         summary.read = ReadCounts.from_counters(found)
         if summary.documents_in == 0:
-            raise UserError(no_documents_message(files))
+            raise UserError(no_documents_message(files, req.config.read, summary.read))
         publish([_temp(work, p) for p in finals], finals, claims=[claim])
         return summary
 
@@ -238,5 +238,8 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
     )
 
 
-def no_documents_message(inputs: list[str]) -> str:
+def no_documents_message(inputs: list[str], config: ReadConfig, counts: ReadCounts) -> str:
+    known = no_documents_problem(inputs, config, counts)
+    if known is not None:
+        return known
     return f"no documents found in {len(inputs)} input file(s) (first: {inputs[0]}); check the files are not empty and --input-format matches them"

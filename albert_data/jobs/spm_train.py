@@ -26,7 +26,7 @@ from albert_data.jobs.beam_job import BeamSettings, check_settings
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
 from albert_data.text.normalize import Normalization
-from albert_data.text.rawtext import ReadConfig, ReadCounts, read_documents
+from albert_data.text.rawtext import ReadConfig, ReadCounts, no_documents_problem, read_documents
 from vocab.spm_recipe import ALBERT_CONTROL_SYMBOLS, SpmRecipe
 
 OUTPUT_SUFFIXES = (".model", ".vocab", ".json")
@@ -527,6 +527,10 @@ def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, s
     files = fileio.expand_inputs(req.inputs)
     check_inputs(files, req.read or ReadConfig())
     sample = sample_with_beam(files, req) if req.beam else sample_locally(files, req)
+    if not sample.lines and req.read is not None and sample.read is not None:
+        known = no_documents_problem(files, req.read, sample.read)
+        if known is not None:
+            raise UserError(known)
     segmenter = JiebaSegmenter() if req.jieba else None
     with StepProgress(
         "spm-train normalising", total=len(sample.lines), unit="sentences", bar=req.progress

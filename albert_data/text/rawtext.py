@@ -299,23 +299,65 @@ def raw_document(
         return RawDocument(path, offset, paragraphs)
     if config.format != "jsonl":
         return RawDocument(path, offset, tuple(texts))
-    try:
-        text = json.loads(texts[0])[config.text_field]
-        if not isinstance(text, str):
-            raise TypeError(type(text).__name__)
-    except (ValueError, KeyError, TypeError) as err:
-        problem = (
-            f"has no string field {config.text_field!r}"
-            if isinstance(err, KeyError | TypeError)
-            else "is not valid JSON"
-        )
+    text, problem = jsonl_text(texts[0], config.text_field)
+    if problem is not None:
         if config.strict:
             raise UserError(
                 f"{path}: line {line_number(path, offset)} (byte {offset}) {problem}; fix the line, choose the field with --text-field, or drop --strict to skip such lines"
-            ) from err
+            )
         counts.malformed_lines += 1
         return None
     return RawDocument(path, offset, tuple(text.splitlines()))
+
+
+def jsonl_text(line: str, field: str) -> tuple[str | None, str | None]:
+    """The string ``field`` of one JSONL line, or what is wrong with the line: not JSON,
+    nested deeper than the parser's recursion allows, no string ``field``, or text that
+    is not Unicode (a lone UTF-16 surrogate such as ``"\\ud800"``, which no UTF-8 file
+    can hold)."""
+    try:
+        text = json.loads(line)[field]
+    except RecursionError:
+        return None, "is nested too deeply to parse (thousands of [ or {)"
+    except (KeyError, TypeError, IndexError):
+        return None, f"has no string field {field!r}"
+    except ValueError:
+        return None, "is not valid JSON"
+    if not isinstance(text, str):
+        return None, f"has no string field {field!r} (it holds {type(text).__name__})"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        bad = ord(text[err.start])
+        return None, f"has a lone surrogate \\u{bad:04x} in its text, which is not Unicode"
+    return text, None
+
+
+def no_documents_problem(files: list[str], config: ReadConfig, counts: ReadCounts) -> str | None:
+    """Why no document was read, when the reading knows: every JSONL line was malformed
+    (most often: the text is under another field than ``--text-field``; the first line's
+    fields are named). None otherwise."""
+    if config.format != "jsonl" or counts.malformed_lines == 0:
+        return None
+    fields = _first_line_fields(files[0])
+    seen = f"; {files[0]}'s first line has the fields {', '.join(fields)}" if fields else ""
+    return (
+        f"no documents found in {len(files)} input file(s): all {counts.malformed_lines:,} "
+        f"JSONL line(s) are malformed or have no string field {config.text_field!r}{seen}; "
+        "choose the text's field with --text-field (--strict names the first bad line)"
+    )
+
+
+def _first_line_fields(path: str, limit: int = 8) -> list[str]:
+    try:
+        with open_read(path) as fh:
+            value = json.loads(fh.readline(1 << 20))
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(value, dict):
+        return []
+    names = [repr(k) for k in list(value)[:limit]]
+    return names + ["..."] if len(value) > limit else names
 
 
 def line_number(path: str, offset: int) -> int:
