@@ -109,3 +109,77 @@ def test_jsonl_without_the_text_field_names_text_field(sample_en, tmp_path):
         "--text-field", "body", "--no-progress",
     )  # fmt: skip
     assert "malformed lines     0" in fixed.stderr
+
+
+# --- line ends ------------------------------------------------------------------------
+
+
+def _with_ends(text: str, end: bytes) -> bytes:
+    return text.encode("utf-8").replace(b"\n", end)
+
+
+def test_a_lone_cr_ends_a_line_and_every_range_reads_its_documents(tmp_path):
+    """An old-Mac file reads as the same documents as its LF twin, whole or in ranges of
+    any size (a range owns the documents starting in the LF-terminated line that starts
+    in it); LF and CRLF lines are left whole."""
+    from albert_data.files.docranges import ByteRange, plan_ranges, read_range, split_lone_cr
+
+    assert split_lone_cr(b"a\r\n") == [b"a\r\n"]
+    assert split_lone_cr(b"a\n") == [b"a\n"]
+    assert split_lone_cr(b"a\rb\r\rc\r\n") == [b"a\r", b"b\r", b"\r", b"c\r\n"]
+    assert split_lone_cr(b"a\r") == [b"a\r"]
+    text = "".join(f"Doc {d} line one.\nDoc {d} line two.\n\n" for d in range(40))
+    expected = None
+    for name, end in [("lf", b"\n"), ("crlf", b"\r\n"), ("cr", b"\r"), ("mixed", None)]:
+        path = tmp_path / f"{name}.txt"
+        if end is None:  # a lone-CR file with some LF and CRLF ends among them
+            data = _with_ends(text, b"\r").replace(b"Doc 7 line one.\r", b"Doc 7 line one.\n")
+            data = data.replace(b"Doc 20 line two.\r\r", b"Doc 20 line two.\r\n\r")
+        else:
+            data = _with_ends(text, end)
+        path.write_bytes(data)
+        for fmt in ("sentences", "line"):
+            whole = [
+                [line.rstrip(b"\r\n") for line in lines]
+                for _, lines in read_range(ByteRange(str(path), 0, -1), fmt=fmt)
+            ]
+            for size in (7, 50, 333):
+                ranged = [
+                    [line.rstrip(b"\r\n") for line in lines]
+                    for byte_range in plan_ranges(str(path), len(data), range_bytes=size)
+                    for _, lines in read_range(byte_range, fmt=fmt)
+                ]
+                assert ranged == whole, (name, fmt, size)
+            if fmt == "sentences":
+                assert len(whole) == 40, name
+                expected = expected or whole
+                assert whole == expected, name
+
+
+def test_old_mac_line_ends_split_and_make_the_records_of_lf(sample_en, tmp_path):
+    raw = sample_en["raw"].read_bytes()
+    (tmp_path / "lf.txt").write_bytes(raw)
+    (tmp_path / "cr.txt").write_bytes(raw.replace(b"\n", b"\r"))
+    split = ["--no-progress"]
+    invoke("split-sentences", tmp_path / "lf.txt", "-o", tmp_path / "lf.out", *split)
+    invoke("split-sentences", tmp_path / "cr.txt", "-o", tmp_path / "cr.out", *split)
+    invoke(
+        "split-sentences", tmp_path / "cr.txt", "-o", tmp_path / "cr.beam", "--runner", "direct",
+        "--num-workers", 1, "--range-bytes", 10_000, *split,
+    )  # fmt: skip
+    lf_out = (tmp_path / "lf.out").read_bytes()
+    assert lf_out.count(b"\n\n") > 20  # many documents, not one merged
+    assert (tmp_path / "cr.out").read_bytes() == lf_out
+    assert (tmp_path / "cr.beam").read_bytes() == lf_out
+
+    sentences = sample_en["sentences"].read_bytes()
+    (tmp_path / "s-cr.txt").write_bytes(sentences.replace(b"\n", b"\r"))
+    made = {}
+    for name, path in [("lf", sample_en["sentences"]), ("cr", tmp_path / "s-cr.txt")]:
+        invoke(
+            "make-pretraining", path, "--spm-model", sample_en["spm"], "-o", tmp_path / name,
+            "--dupe-factor", 1, "--max-seq-length", 32, "--num-workers", 1,
+            "--range-bytes", 20_000, "--no-progress",
+        )  # fmt: skip
+        made[name] = (tmp_path / name / "pretraining-00000-of-00001.tfrecord").read_bytes()
+    assert made["cr"] == made["lf"]

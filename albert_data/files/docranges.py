@@ -8,9 +8,11 @@ Two layouts, under the names each command uses:
 * lines (``jsonl``, and ``line`` for ``split-sentences``): one document per non-blank
   line.
 
-A line is blank when it holds only whitespace in the ``str.strip`` sense (so U+3000 or
-U+00A0 alone make a blank line, as they do for the local reader). A UTF-8 byte-order
-mark at the start of a file is dropped.
+A line ends at LF, CRLF or a lone CR (old Mac files): a physical line (up to LF) holding
+lone CRs is read as several lines, and belongs, with the documents starting in it, to the
+range holding its first byte. A line is blank when it holds only whitespace in the
+``str.strip`` sense (so U+3000 or U+00A0 alone make a blank line, as they do for the local
+reader). A UTF-8 byte-order mark at the start of a file is dropped.
 
 The rule: a document belongs to the range that holds its first byte. A reader of
 ``[start, end)`` finds the first document starting at or after ``start`` (a non-blank
@@ -96,12 +98,16 @@ def _previous_line_blank(fh, pos: int) -> bool:
     if pos == 0:
         return True
     end = pos - 1  # the b"\n" ending the previous line
+    if end > 0:
+        fh.seek(end - 1)
+        if fh.read(1) == b"\r":
+            end -= 1  # CRLF: the line's end is both bytes
     chunks: list[bytes] = []
     while True:
         begin = max(0, end - 4096)
         fh.seek(begin)
         chunk = fh.read(end - begin)
-        idx = chunk.rfind(b"\n")
+        idx = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))  # a lone CR ends a line too
         if idx != -1:
             return is_blank(chunk[idx + 1 :] + b"".join(reversed(chunks)))
         # A character decoded whole from the chunk is one of the line's ("ignore" only
@@ -156,15 +162,15 @@ def _scan(
     doc_start = pos
     scan.scanned_to = pos
     by_line = fmt in LINE_FORMATS
-    for line in fh:
-        line_start = pos
-        pos += len(line)
+    for line_start, line, physical_start in _lines(fh, pos):
+        pos = line_start + len(line)
         scan.scanned_to = pos
+        owned = end == -1 or physical_start < end
         skip = 0  # a document's offset points past a byte-order mark
         if line_start == 0 and line.startswith(BOM):
             line, skip = line[len(BOM) :], len(BOM)
         if by_line:
-            if end != -1 and line_start >= end:
+            if not owned:
                 return
             if not is_blank(line):
                 yield line_start + skip, [line]
@@ -178,7 +184,7 @@ def _scan(
         if lines:
             lines.append(line)
         elif prev_blank:
-            if end != -1 and line_start >= end:
+            if not owned:
                 return
             doc_start, lines = line_start + skip, [line]
         # else: the tail of a document that began in the previous range
@@ -186,6 +192,31 @@ def _scan(
     scan.at_eof = True
     if lines:
         yield doc_start, lines
+
+
+def _lines(fh, pos: int) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, line, offset of its physical line) of the lines of ``fh`` read from
+    ``pos``: its LF-terminated lines, those holding a lone CR split after it."""
+    for physical in fh:
+        start = pos
+        for line in split_lone_cr(physical):
+            yield pos, line, start
+            pos += len(line)
+
+
+def split_lone_cr(line: bytes) -> list[bytes]:
+    """``line`` (up to and with its LF, if any) cut after each lone CR, the line end of
+    old Mac files; a CRLF end stays one end. Without a lone CR: ``[line]``, unchanged."""
+    if b"\r" not in line:
+        return [line]
+    ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
+    parts = line[: len(line) - len(ending)].split(b"\r")
+    if len(parts) == 1:
+        return [line]
+    lines = [part + b"\r" for part in parts[:-1]]
+    if parts[-1] or ending:
+        lines.append(parts[-1] + ending)
+    return lines
 
 
 SEPARATE_FILES = "file"
@@ -207,9 +238,8 @@ def read_separated(
     lines: list[bytes] = []
     doc_start = pos = blanks = 0
     with open_read(byte_range.path, wrap_raw=wrap_raw) as fh:
-        for line in fh:
-            line_start = pos
-            pos += len(line)
+        for line_start, line, _ in _lines(fh, 0):
+            pos = line_start + len(line)
             scan.scanned_to = pos
             if line_start == 0 and line.startswith(BOM):
                 line, line_start = line[len(BOM) :], len(BOM)
