@@ -156,6 +156,10 @@ def spm_word_rule(pieces: Sequence[str], kinds: np.ndarray) -> WordRule:
 def _load_processor(model: bytes):
     import sentencepiece as spm
 
+    if not model:  # SentencePiece would load it, warn on stderr and hold no piece
+        raise VocabError(
+            "an empty file, not a SentencePiece model; train one with albert-data spm-train"
+        )
     try:
         return spm.SentencePieceProcessor(model_proto=model)
     except (RuntimeError, OSError, TypeError) as err:

@@ -16,6 +16,12 @@ import tensorflow as tf
 
 from albert_data.errors import UserError
 from albert_data.interop.google_names import google_weights
+from albert_data.training.checkpoint_files import (
+    damage_reason,
+    earlier_checkpoint,
+    is_damaged,
+    newest_checkpoint,
+)
 
 OWN_STEP_KEY = "step/.ATTRIBUTES/VARIABLE_VALUE"
 OPTIMIZER_SLOT_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v", "/Momentum")
@@ -51,7 +57,7 @@ class LoadReport:
 def resolve_checkpoint(path: str) -> str:
     """A checkpoint prefix from a prefix or a directory holding a ``checkpoint`` file."""
     if tf.io.gfile.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
+        latest = newest_checkpoint(path)
         if latest is None:
             raise UserError(f"--init-checkpoint {path}: the directory holds no checkpoint")
         return latest
@@ -66,8 +72,18 @@ def resolve_checkpoint(path: str) -> str:
 def _variable_shapes(prefix: str) -> dict[str, list[int]]:
     try:
         return dict(tf.train.list_variables(prefix))
-    except (tf.errors.OpError, ValueError) as err:
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        if is_damaged(err):
+            raise _damaged(prefix, err) from None
         raise UserError(f"--init-checkpoint {prefix}: cannot be read: {err}") from None
+
+
+def _damaged(prefix: str, err: BaseException) -> UserError:
+    earlier = earlier_checkpoint(prefix)
+    fallback = f"use the one before it, --checkpoint {earlier}" if earlier else "re-create it"
+    return UserError(
+        f"checkpoint {prefix} is damaged (truncated or corrupt: {damage_reason(err)}); {fallback}"
+    )
 
 
 def is_google_checkpoint(shapes: dict[str, list[int]]) -> bool:
@@ -128,7 +144,9 @@ def init_from_checkpoint(model, path: str) -> LoadReport:
         return load_google_checkpoint(model, prefix, shapes)
     try:
         return load_own_checkpoint(model, prefix)
-    except (tf.errors.OpError, ValueError) as err:
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        if is_damaged(err):
+            raise _damaged(prefix, err) from None
         raise UserError(
             f"--init-checkpoint {prefix}: cannot be restored into this model: "
             f"{str(err).splitlines()[0]}"

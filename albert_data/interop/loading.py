@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import tensorflow as tf
-
 from albert_data.errors import UserError
 from albert_data.interop.checkpoints import LoadReport, init_from_checkpoint
 from albert_data.model.config import AlbertConfig
 from albert_data.model.pretraining_model import build_pretraining_model
+from albert_data.training.checkpoint_files import newest_checkpoint
 
 
 def load_trained_model(
@@ -29,7 +28,7 @@ def load_trained_model(
             raise UserError(f"{config_path} does not exist; pass --config albert_config.json")
     config = AlbertConfig.from_json(config_path)
     source = checkpoint or model_dir
-    if not checkpoint and tf.train.latest_checkpoint(model_dir) is None:
+    if not checkpoint and newest_checkpoint(model_dir) is None:
         raise UserError(
             f"--model-dir {model_dir} holds no checkpoint; train first or pass --checkpoint"
         )

@@ -13,6 +13,12 @@ import posixpath
 import tensorflow as tf
 
 from albert_data.errors import UserError
+from albert_data.training.checkpoint_files import (
+    damage_reason,
+    earlier_checkpoint,
+    is_damaged,
+    newest_checkpoint,
+)
 from albert_data.training.config import TrainConfig
 from albert_data.training.strategy import is_chief, write_dir
 
@@ -23,7 +29,17 @@ def restore(checkpoint: tf.train.Checkpoint, prefix: str) -> None:
     """Restore ``prefix`` into ``checkpoint``; one that does not fit is a user error."""
     try:
         checkpoint.restore(prefix).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as err:
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as err:
+        if is_damaged(err):
+            earlier = earlier_checkpoint(prefix)
+            fallback = (
+                f"to resume from the one before it, {earlier}, move {prefix}.* out of the directory and re-run"
+                if earlier
+                else "remove its files to start again, or use a new --model-dir"
+            )
+            raise UserError(
+                f"cannot resume from {prefix}: the checkpoint is damaged (truncated or corrupt: {damage_reason(err)}); {fallback}"
+            ) from None
         raise UserError(
             f"cannot resume from {prefix} ({str(err).splitlines()[0][:200]}); it was written "
             "with another --optimizer, --precision or model; use those or a new --model-dir"
@@ -66,7 +82,7 @@ class Saver:
             max_to_keep=run.keep_checkpoints,
             checkpoint_name=CHECKPOINT_NAME,
         )
-        self.latest = tf.train.latest_checkpoint(run.model_dir)
+        self.latest = newest_checkpoint(run.model_dir)
 
     def save(self, step: int) -> str:
         """Save ``ckpt-<step>`` and return its prefix (in ``--model-dir``)."""
