@@ -1,5 +1,4 @@
-"""Files that are almost right: lone-CR line endings are refused rather than run into
-one document; an empty ``.model`` is named as such (no SentencePiece warnings); a
+"""Files that are almost right: an empty ``.model`` is named as such (no SentencePiece warnings); a
 truncated checkpoint is named, with the one before it to fall back to, by ``export`` and
 by ``train`` when it resumes."""
 
@@ -12,16 +11,6 @@ import pytest
 
 from tests.cli_helpers import error_line, invoke
 from tests.train_support import cli_train_args, write_records
-
-
-def test_lone_cr_line_endings_are_refused(tmp_path):
-    path = tmp_path / "mac.txt"
-    path.write_bytes(b"First document. Line one.\rLine two.\r\rSecond document.\rMore.\r")
-    proc = invoke("split-sentences", path, "-o", tmp_path / "o.txt", check=False)
-    assert error_line(proc) == (
-        f"error: {path}: its lines end in a lone CR (old Mac line endings), which would run "
-        f"every line into one; convert them first, e.g. tr '\\r' '\\n' < {path} > fixed.txt"
-    )
 
 
 def test_an_empty_model_is_named(tmp_path):

@@ -151,10 +151,6 @@ def check_not_binary(path: str) -> None:
         raise UserError(
             f"{path}: looks binary (NUL byte at offset {nul}); give text files only, or convert it to UTF-8 text"
         )
-    if b"\n" not in head and head.count(b"\r") > 1:
-        raise UserError(
-            f"{path}: its lines end in a lone CR (old Mac line endings), which would run every line into one; convert them first, e.g. tr '\\r' '\\n' < {path} > fixed.txt"
-        )
 
 
 def check_inputs(paths: list[str], config: ReadConfig) -> None:
