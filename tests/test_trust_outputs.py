@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import resource
-import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,12 +206,20 @@ def test_split_sentences_into_a_read_only_file_system(tmp_path, read_only):
     assert _entries(read_only) == []
 
 
-def _limit_file_size(limit: int):
-    def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+# Sets the file-size limit, then becomes the command (exec): write() then fails with
+# EFBIG as SIGXFSZ is ignored, and both settings are inherited. A small interpreter does
+# this rather than ``preexec_fn``, which would run Python in a fork of the test worker
+# (many threads, at-fork hooks of the libraries it imported: not safe).
+_LIMITED = (
+    "import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+    "limit = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
-    return apply
+
+def _limit_file_size(limit: int) -> list[str]:
+    """The start of a command line that runs the rest under a file-size limit."""
+    return [sys.executable, "-c", _LIMITED, str(limit)]
 
 
 @pytest.mark.parametrize("command", ["split-sentences", "spm-train"])
@@ -226,11 +233,10 @@ def test_file_size_limit(tmp_path, command):
         args, named = ["--model-prefix", out_dir / "m", "--vocab-size", "300"], f"{out_dir}/m.model"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
-        [str(BIN), command, corpus, *map(str, args)],
+        [*_limit_file_size(2048), str(BIN), command, corpus, *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
-        preexec_fn=_limit_file_size(2048),
     )
     line = _error_line(proc)
     assert line.startswith(f"error: file too large writing {named} (a file-size limit")
@@ -252,14 +258,14 @@ def _worker_run(command: str, out: Path, sample: dict) -> tuple[list, Path]:
     return [*args, "--num-workers", 2, "--num-shards", 2], out / "s"
 
 
-def _run_with(args, tmp_path: Path, preexec_fn=None) -> subprocess.CompletedProcess:
+def _run_with(args, tmp_path: Path, prefix=()) -> subprocess.CompletedProcess:
     """Run the CLI with its own TMPDIR, which must be empty again afterwards (no Beam
     log, no temporary directory left behind)."""
     tmp = tmp_path / "tmpdir"
     tmp.mkdir()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(tmp)}
     proc = subprocess.run(
-        [str(BIN), *map(str, args)], capture_output=True, text=True, env=env, preexec_fn=preexec_fn
+        [*prefix, str(BIN), *map(str, args)], capture_output=True, text=True, env=env
     )
     assert _entries(tmp) == [], proc.stderr
     return proc
@@ -290,7 +296,7 @@ def test_a_file_size_limit_met_inside_a_beam_worker(tmp_path, sample_en, command
     """RLIMIT_FSIZE is inherited by the runner's worker processes: EFBIG there is one
     line, exit 2, and the output directory the run created is gone."""
     args, out = _worker_run(command, tmp_path / "out", sample_en)
-    proc = _run_with(args, tmp_path, preexec_fn=_limit_file_size(16384))
+    proc = _run_with(args, tmp_path, prefix=_limit_file_size(16384))
     line = _error_line(proc)
     assert re.match(
         rf"error: file too large writing (the run's scratch files in )?{re.escape(str(out))}/",
@@ -340,11 +346,10 @@ def test_sample_names_its_output_and_leaves_nothing(tmp_path):
     out_dir.mkdir()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
-        [str(BIN), "sample", "-o", str(out_dir / "raw.txt")],
+        [*_limit_file_size(4096), str(BIN), "sample", "-o", str(out_dir / "raw.txt")],
         capture_output=True,
         text=True,
         env=env,
-        preexec_fn=_limit_file_size(4096),
     )
     assert _error_line(proc).startswith(f"error: file too large writing {out_dir}/raw.txt (")
     assert _entries(out_dir) == []
