@@ -341,7 +341,7 @@ def test_export_command_writes_all_three_formats(tmp_path):
 
     write_records(tmp_path / "rec")
     result = train(
-        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None
+        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), say=lambda _: None
     )
     out = tmp_path / "export"
     run = CliRunner().invoke(

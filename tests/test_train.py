@@ -56,7 +56,7 @@ def test_resume_continues_from_the_checkpoint_in_process(tmp_path):
     )
     assert train(**kwargs).step == 4
     logs = []
-    result = train(**kwargs, log=logs.append)
+    result = train(**kwargs, say=logs.append)
     assert any("resumed from" in line and "at step 4" in line for line in logs)
     assert result.step == 6 and result.stopped == "done"
 
@@ -127,7 +127,7 @@ def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
         eval_steps=2,
         eval_every=3,
     )
-    result = train(**kwargs, log=logs.append)
+    result = train(**kwargs, say=logs.append)
     # At steps 3 and 6 during training, then once at the end (7), each after its train step.
     eval_lines = [line for line in logs if line.startswith("eval at step")]
     assert [int(line.split()[3].rstrip(":")) for line in eval_lines] == [3, 6, 7]
@@ -150,7 +150,7 @@ def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
     # interval ending on the last step evaluates it once, not twice.
     logs.clear()
     run_10 = dataclasses.replace(kwargs["run"], num_train_steps=10)
-    assert train(**{**kwargs, "run": run_10}, log=logs.append).step == 10
+    assert train(**{**kwargs, "run": run_10}, say=logs.append).step == 10
     assert [line.split()[3] for line in logs if line.startswith("eval at step")] == ["10:"]
     assert "global_step = 10" in (tmp_path / "model" / "eval_results.txt").read_text()
 
@@ -242,7 +242,7 @@ def test_reduced_precision_and_xla_train(tmp_path, precision, jit):
     kwargs = configs(
         str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2, precision=precision, jit=jit
     )
-    result = train(**kwargs, log=lambda _: None)
+    result = train(**kwargs, say=lambda _: None)
     assert result.step == 2 and np.isfinite(result.metrics["loss"])
     assert (tmp_path / "model" / "ckpt-2.index").exists()
 
@@ -252,7 +252,7 @@ def test_xla_and_no_jit_give_the_same_weights(tmp_path):
     results = {}
     for jit in (True, False):
         kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / f"jit-{jit}", steps=3, jit=jit)
-        results[jit] = _checkpoint_values(train(**kwargs, log=lambda _: None).checkpoint)
+        results[jit] = _checkpoint_values(train(**kwargs, say=lambda _: None).checkpoint)
     assert results[True].keys() == results[False].keys()
     for name, value in results[False].items():
         np.testing.assert_allclose(results[True][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
@@ -264,13 +264,13 @@ def test_resume_with_another_optimizer_is_a_user_error(tmp_path):
     write_records(tmp_path / "rec")
     train(
         **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, max_steps_this_run=1),
-        log=lambda _: None,
+        say=lambda _: None,
     )
     kwargs = configs(
         str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, precision="mixed_fp16"
     )
     with pytest.raises(UserError, match="cannot resume from .*ckpt-1"):
-        train(**kwargs, log=lambda _: None)
+        train(**kwargs, say=lambda _: None)
 
 
 def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):

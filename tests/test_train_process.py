@@ -38,7 +38,7 @@ TWO_REPLICAS = textwrap.dedent(
         kwargs = configs(
             root + "/rec/*", root + "/" + strategy, steps=3, strategy=strategy, jit=True
         )
-        result = train(**kwargs, log=lambda line: None)
+        result = train(**kwargs, say=lambda line: None)
         reader = tf.train.load_checkpoint(result.checkpoint)
         values[strategy] = {
             n: reader.get_tensor(n) for n, _ in tf.train.list_variables(result.checkpoint)

@@ -313,7 +313,7 @@ def test_export_onto_a_disk_that_fills(tmp_path):
     from tests.train_support import configs, write_records
 
     write_records(tmp_path / "rec")
-    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), log=lambda _: None)
+    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), say=lambda _: None)
     with tmpfs(tmp_path / "small", "size=200k") as disk:
         out = disk / "exp"
         proc = invoke("export", "--model-dir", tmp_path / "model", "--output", out, check=False)

@@ -283,7 +283,7 @@ def run(request: TrainRequest, *, say: Say = say) -> TrainResult:
             data=data_config(request, vocabulary),
             optimizer_config=request.optimizer,
             run=request.run,
-            log=say,
+            say=say,
         )
     return TrainResult(
         step=result.step,

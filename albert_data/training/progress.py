@@ -32,10 +32,10 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Accumulates step sums between log points; prints a line and writes scalars."""
 
-    def __init__(self, *, total_steps: int, logdir: str | None, log: Callable[[str], None]):
+    def __init__(self, *, total_steps: int, logdir: str | None, say: Callable[[str], None]):
         """``logdir=None`` writes no TensorBoard scalars (a multi-worker run's non-chief)."""
         self.total_steps = total_steps
-        self.log = log
+        self.say = say
         self.writer = tf.summary.create_file_writer(logdir) if logdir else None
         self._reset(time.perf_counter())
 
@@ -58,7 +58,7 @@ class Progress:
         scalars = {**metrics, **extra, "sequences_per_second": seq_per_s}
         if self.writer is not None:
             write_scalars(self.writer, step, scalars)
-        self.log(
+        self.say(
             f"step {step}/{self.total_steps} | loss {metrics['loss']:.4f} | "
             f"mlm_acc {metrics['masked_lm_accuracy']:.3f} | "
             f"sop_acc {metrics['sentence_order_accuracy']:.3f} | lr {extra['learning_rate']:.3g} | "

@@ -69,13 +69,13 @@ class PretrainingTask:
         checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
         return BuiltModel(model=model, optimizer=optimizer, step=step, checkpoint=checkpoint)
 
-    def initialize(self, built: BuiltModel, log: Callable[[str], None]) -> None:
+    def initialize(self, built: BuiltModel, say: Callable[[str], None]) -> None:
         """Starting weights of a fresh run: seeded, or from ``--init-checkpoint``."""
         initialize_weights(built.model, self.data.seed)
         if self.run.init_checkpoint:
             from albert_data.interop.checkpoints import init_from_checkpoint
 
-            log(init_from_checkpoint(built.model, self.run.init_checkpoint).summary())
+            say(init_from_checkpoint(built.model, self.run.init_checkpoint).summary())
 
     def build_inputs(self, strategy: tf.distribute.Strategy, records, *, seed: int):
         """An iterator over distributed training batches (each worker reads its share)."""

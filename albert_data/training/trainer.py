@@ -63,7 +63,7 @@ def _precision(name: str):
 
 
 @contextlib.contextmanager
-def _stop_signals(log: Callable[[str], None]):
+def _stop_signals(say: Callable[[str], None]):
     """Yield a list that gets the signal's name appended when SIGTERM or a first Ctrl-C
     (SIGINT) arrives, so the loop saves and stops after the current step; a second
     Ctrl-C raises ``KeyboardInterrupt`` at once, without saving (main thread only)."""
@@ -76,7 +76,7 @@ def _stop_signals(log: Callable[[str], None]):
         if "sigint" in flag:
             raise KeyboardInterrupt
         flag.append("sigint")
-        log("Ctrl-C: saving after this step (Ctrl-C again to stop at once, without saving)")
+        say("Ctrl-C: saving after this step (Ctrl-C again to stop at once, without saving)")
 
     previous = {
         signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: flag.append("sigterm")),
@@ -134,7 +134,7 @@ def train(
     data: DataConfig,
     optimizer_config: OptimizerConfig,
     run: TrainConfig,
-    log: Callable[[str], None] = print,
+    say: Callable[[str], None] = print,
 ) -> TrainingOutcome:
     """Train (or resume training) and return where it stopped."""
     strategy = None
@@ -150,14 +150,14 @@ def train(
     strategy = strategy or make_strategy(run.strategy, run.tpu)
     checks.check_batch(data, run, strategy.num_replicas_in_sync)
     with _precision(run.precision):
-        return _Loop(task=task, strategy=strategy, inputs=inputs, log=log).run()
+        return _Loop(task=task, strategy=strategy, inputs=inputs, say=say).run()
 
 
 class _Loop:
     """One run of the step loop over a built task."""
 
-    def __init__(self, *, task: PretrainingTask, strategy, inputs: CheckedInputs, log):
-        self.task, self.strategy, self.inputs, self.log = task, strategy, inputs, log
+    def __init__(self, *, task: PretrainingTask, strategy, inputs: CheckedInputs, say):
+        self.task, self.strategy, self.inputs, self.say = task, strategy, inputs, say
         self.config = task.run
         self.built = task.build_model(strategy)
         self.saver = Saver(self.built.checkpoint, self.config, strategy)
@@ -177,16 +177,16 @@ class _Loop:
             loss_scaled=self.config.precision == "mixed_fp16",
         )
         logdir = str(Path(self.config.model_dir) / "train") if self.saver.chief else None
-        self.progress = Progress(total_steps=self.config.num_train_steps, logdir=logdir, log=log)
+        self.progress = Progress(total_steps=self.config.num_train_steps, logdir=logdir, say=say)
         self.result = TrainingOutcome(step=self.start, stopped="done")
         self.last_eval, self.evaluated_at = self.start, None
 
     def _start_weights(self) -> None:
         if self.resumed_from:
             restore(self.built.checkpoint, self.resumed_from)
-            self.log(f"resumed from {self.resumed_from} at step {int(self.built.step.numpy())}")
+            self.say(f"resumed from {self.resumed_from} at step {int(self.built.step.numpy())}")
         else:
-            self.task.initialize(self.built, self.log)
+            self.task.initialize(self.built, self.say)
         if self.saver.chief:
             model_dir = Path(self.config.model_dir)
             model_dir.mkdir(parents=True, exist_ok=True)
@@ -202,7 +202,7 @@ class _Loop:
 
     def run(self) -> TrainingOutcome:
         end, agree_to_stop = self._end(), _stop_agreement(self.strategy)
-        with _stop_signals(self.log) as stop:
+        with _stop_signals(self.say) as stop:
             step = self.start
             while step < end:
                 step = self._train_step(end)
@@ -244,7 +244,7 @@ class _Loop:
         None when another worker of a multi-worker run received it."""
         self.result.checkpoint = self.saver.save(step)
         what = {"sigint": "Ctrl-C", "sigterm": "SIGTERM", None: "SIGTERM (sent to another worker)"}
-        self.log(f"{what[signal_name]}: saved {self.result.checkpoint} at step {step}; exiting")
+        self.say(f"{what[signal_name]}: saved {self.result.checkpoint} at step {step}; exiting")
         self.result.step, self.result.stopped = step, signal_name or "sigterm"
         self.result.signal = signal_name
         return self.result
@@ -258,7 +258,7 @@ class _Loop:
         metrics = evaluate(self.steps, self.strategy, dataset, self.config.eval_steps)
         if self.saver.chief:
             _write_eval(Path(self.config.model_dir), step, metrics)
-        self.log(f"eval at step {step}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
+        self.say(f"eval at step {step}: {json.dumps({k: round(v, 4) for k, v in metrics.items()})}")
         self.result.eval_metrics = metrics
         self.last_eval = self.evaluated_at = step
 
