@@ -1,8 +1,10 @@
 """The ``albert-data`` command line: the composition root.
 
-Each command lives in ``albert_data/commands/<name>.py`` and imports only Click at
-module level; TensorFlow, Beam and SentencePiece are imported inside the command that
-needs them, so ``albert-data --help`` answers instantly.
+Each command lives in ``albert_data/commands/<name>.py`` and imports only Click and
+standard-library-only modules at module level (its options' defaults are read from the
+core's configs when the command runs or shows its help: ``commands/defaults.py``);
+numpy, TensorFlow, Beam and SentencePiece are imported inside the command that needs
+them, so ``albert-data --help`` answers instantly.
 """
 
 from __future__ import annotations
