@@ -1,4 +1,6 @@
-"""TFRecord files without TensorFlow: reading (plain or gzip, CRCs verified) and writing.
+"""Record files, in one place and without TensorFlow: finding them (``record_files``),
+their compression (``record_compression``), the frames inside them — read (plain or gzip,
+CRCs verified), walked to check them before training (``check_framing``) — and writing.
 
 A TFRecord file is a sequence of frames::
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
@@ -39,6 +42,53 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")
 _GZIP_LEVEL = 6  # zlib's default, as TensorFlow's writer uses
+
+
+# A record file's name: ``.tfrecord``/``.tf_record``/``.tfrecords``, at the end or before a
+# suffix (``.gz``) or a shard number (``data.tfrecord-00001-of-00004``).
+RECORD_NAME = re.compile(r"\.tf_?records?(?=$|[.\-_])", re.IGNORECASE)
+
+
+def record_files(patterns, *, flag: str = "--records") -> list[str]:
+    """The files named by ``patterns`` — paths, globs and directories, local or on any
+    Beam file system — in the order given (each pattern's matches sorted), without
+    duplicates. From a directory only the record files (:data:`RECORD_NAME`), so that
+    the ``stats.json`` beside them is skipped."""
+    from albert_data.files import fileio
+
+    files: list[str] = []
+    for pattern in patterns:
+        try:
+            matched = fileio.expand_inputs([pattern], what=flag)
+        except UserError:
+            if not fileio.is_remote(pattern) and os.path.isdir(pattern):
+                raise UserError(
+                    f"{pattern}: the directory holds no *.tfrecord or *.tfrecord.gz file;"
+                    " pass the record files"
+                ) from None
+            raise UserError(
+                f"{flag} {pattern}: no record file matches (it does not exist or matches no"
+                " file); check the path or quote the glob"
+            ) from None
+        is_directory = matched != [pattern] and not any(c in pattern for c in "*?[")
+        if is_directory:
+            matched = [f for f in matched if RECORD_NAME.search(f.rsplit("/", 1)[-1])]
+            if not matched:
+                raise UserError(
+                    f"{pattern}: the directory holds no *.tfrecord or *.tfrecord.gz file;"
+                    " pass the record files"
+                )
+        files.extend(matched)
+    return list(dict.fromkeys(files))
+
+
+def record_compression(path: str) -> str:
+    """``"GZIP"`` for a gzip-compressed record file (by its first bytes, whatever its
+    name), else ``""``: TensorFlow's ``compression_type``."""
+    from albert_data.files.fileio import open_raw
+
+    with open_raw(path) as raw:
+        return "GZIP" if raw.read(2) == _GZIP_MAGIC else ""
 
 
 class CorruptRecordError(UserError):
@@ -77,9 +127,11 @@ def read_records(
     offset into the decompressed stream for gzip files).
     """
     if isinstance(source, (str, os.PathLike)):
-        from albert_data.files.fileio import open_raw
+        from albert_data.files.fileio import exists, open_raw
 
         path = os.fspath(source)
+        if not exists(path):
+            raise UserError(f"{path}: cannot be read (no such file); check the path")
         try:
             raw = open_raw(path)
         except OSError as err:
@@ -264,3 +316,117 @@ def write_records(
         if compress:
             stream.close()  # flushes the gzip trailer; does not close ``target``
     return count
+
+
+# --- checking a file's frames before training --------------------------------------------
+#
+# Training meets a damaged record only when the input pipeline reaches it, maybe hours
+# into the run, and TensorFlow's error then names no file. check_framing walks each
+# file's frame headers and skips over the data, so a truncated file, a bad length or
+# bytes that are not a TFRecord file at all fail at once, naming the file, the record
+# index and the byte offset; with ``verify`` it reads every record (frame_blocks) and
+# checks its data checksum too, which locate_corruption does when TensorFlow met one.
+
+_CHECK_WORDS = {  # frame_blocks' words for what is wrong -> check_framing's
+    "length CRC mismatch": "has a bad length checksum",
+    "data CRC mismatch": "has a bad data checksum",
+}
+
+
+def _framing_error(path: str, index: int, offset: int, what: str, where: str = "") -> UserError:
+    if what.startswith("truncated record header"):
+        what = "has a truncated header" + what.removeprefix("truncated record header")
+    elif what.startswith("truncated record of "):
+        length = what.removeprefix("truncated record of ").split()[0]
+        what = f"is truncated (needs {length} data bytes)"
+    what = _CHECK_WORDS.get(what, what)
+    return UserError(
+        f"{path} is not a readable TFRecord file: record {index} (byte offset {offset}{where}) "
+        f"{what}; re-create the file or remove it from the glob"
+    )
+
+
+def scan_frames(
+    stream: BinaryIO, path: str, *, size: int | None, where: str = "", verify: bool = False
+) -> int:
+    """Walk the frames of one uncompressed TFRecord stream of ``size`` bytes (None: not
+    seekable, read through); return the record count. ``verify`` also reads every
+    record's data and checks its checksum."""
+    if verify:
+        count = 0
+        try:
+            for _, starts, _, _ in frame_blocks(stream, name=path, where=where):
+                count += int(starts.size)
+        except FrameError as err:
+            raise _framing_error(path, err.index, err.offset, err.what, where) from None
+        return count
+    index = offset = 0
+    while True:
+        header = stream.read(_HEADER.size)
+        if not header:
+            return index
+        if len(header) < _HEADER.size:
+            what = f"truncated record header ({len(header)} bytes)"
+            raise _framing_error(path, index, offset, what, where)
+        length, length_crc = _HEADER.unpack(header)
+        if length_crc != masked_crc32c(header[:8]):
+            raise _framing_error(path, index, offset, "length CRC mismatch", where)
+        body = length + _FOOTER.size
+        if _skip(stream, body, size) != body:
+            raise _framing_error(path, index, offset, f"truncated record of {length} bytes", where)
+        index += 1
+        offset += _HEADER.size + body
+
+
+def _skip(stream: BinaryIO, count: int, size: int | None) -> int:
+    """Advance ``count`` bytes (by seeking when the stream's ``size`` is known); return
+    how many were there."""
+    if size is not None:
+        here = stream.tell()
+        stream.seek(min(here + count, size))
+        return min(count, size - here)
+    skipped = 0
+    while skipped < count:
+        chunk = stream.read(min(count - skipped, 1 << 20))
+        if not chunk:
+            break
+        skipped += len(chunk)
+    return skipped
+
+
+def check_framing(path: str, *, verify: bool = False) -> int:
+    """Check ``path`` (local or any Beam file system, plain or gzip); return its record
+    count. ``verify`` checks every record's data checksum too (it reads every byte)."""
+    from albert_data.files import fileio
+
+    try:
+        size = fileio.file_size(path)
+        with fileio.open_raw(path) as raw:
+            if raw.read(2) != _GZIP_MAGIC:
+                raw.seek(0)
+                return scan_frames(raw, path, size=size, verify=verify)
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                where = " of the decompressed stream"
+                return scan_frames(stream, path, size=None, where=where, verify=verify)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise UserError(
+            f"{path} is not a readable gzip file ({err}); re-create it or remove it from the glob"
+        ) from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def locate_corruption(paths, message: str) -> UserError:
+    """The error for a corrupt record TensorFlow met while training (its ``message``
+    names no file): the first file and record whose data checksum is wrong, found by
+    reading every file now, when it is needed."""
+    for path in paths:
+        try:
+            check_framing(path, verify=True)
+        except UserError as found:
+            return UserError(f"--records: a corrupt record was met while training: {found}")
+    return UserError(
+        f"--records: a corrupt record was met while training ({message}); re-create the "
+        "damaged file"
+    )

@@ -15,7 +15,6 @@ A new export format is one entry in :data:`FORMATS`: its name, subdirectory and 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from albert_data.errors import UserError
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.records import provenance
+from albert_data.records.vocabulary import recorded_vocabulary
 
 
 @dataclass(frozen=True)
@@ -150,49 +150,25 @@ def config_path_of(req: ExportRequest) -> str:
 def _provenance_files(req: ExportRequest) -> list[str]:
     """Files whose directories may hold the records' ``stats.json``: the ``--records``, and
     the model directory (where a copy of it says what the model was trained on)."""
-    from albert_data.files.fileio import expand_inputs
+    from albert_data.files.tfrecord import record_files
 
-    files = expand_inputs(req.records, what="--records") if req.records else []
+    files = record_files(req.records) if req.records else []
     base = req.model_dir or (str(Path(req.checkpoint).parent) if req.checkpoint else None)
     if base:
         files.append(os.path.join(base, provenance.STATS_NAME))
     return files
 
 
-def recorded_vocabulary(files: list[str]) -> dict:
-    """The ``vocabulary`` entry of the first readable ``stats.json`` beside ``files``."""
-    for path in provenance.stats_paths(files):
-        try:
-            vocab = json.loads(Path(path).read_text(encoding="utf-8")).get("vocabulary")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(vocab, dict):
-            return vocab
-    return {}
-
-
 def _our_tokenizer(req: ExportRequest, recorded: dict):
     """Our tokenizer with the settings the records were made with (where recorded)."""
-    from albert_data.text.normalize import Normalization
-    from albert_data.text.tokenization import load_tokenizer
+    from albert_data.records.vocabulary import load_vocab
 
-    segmenter = recorded.get("word_segmenter")
-    if req.spm_model:
-        return load_tokenizer(spm_model=req.spm_model, word_segmenter=segmenter)
-    extra = recorded.get("normalization") or {}
-    try:
-        norm = Normalization.from_dict(extra) if extra else None
-    except (TypeError, ValueError):
-        norm = None
-    lower = recorded.get("do_lower_case")
-    return load_tokenizer(
-        vocab_file=req.vocab_file,
-        do_lower_case=req.do_lower_case if lower is None else bool(lower),
-        word_segmenter=segmenter,
-        nfkc=norm.nfkc if norm else None,
-        strip_accents=norm.strip_accents if norm else None,
-        rewrite_quotes=norm.rewrite_quotes if norm else None,
-    )
+    return load_vocab(
+        req.spm_model or req.vocab_file,
+        recorded=recorded,
+        kind="spm" if req.spm_model else "wordpiece",
+        do_lower_case=req.do_lower_case,
+    ).tokenizer
 
 
 def _wordpiece_for_export(req: ExportRequest, ours, recorded: dict, notes: list[str]):

@@ -75,17 +75,13 @@ def run(
 
     ``show_examples``, if given (and not ``as_json``), receives the decoded examples'
     lines as soon as they are found, before the rest is checked."""
+    from albert_data.files.tfrecord import record_files
     from albert_data.records.checking import local_workers
-    from albert_data.records.inspection import (
-        format_examples,
-        inspect_files,
-        load_vocab,
-        record_files,
-        recorded_vocabulary,
-    )
+    from albert_data.records.inspection import format_examples, inspect_files
     from albert_data.records.provenance import check_vocabulary
+    from albert_data.records.vocabulary import load_vocab, recorded_vocabulary
 
-    files = record_files(req.records)
+    files = record_files(req.records, flag="records")
     vocabulary = load_vocab(req.vocab, recorded=recorded_vocabulary(files))
     check_vocabulary(
         files,

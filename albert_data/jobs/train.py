@@ -125,7 +125,7 @@ def load_vocabulary(path: str, *, recorded: dict | None = None) -> Vocabulary:
     """Read ``--vocab`` (SentencePiece ``.model`` or WordPiece ``vocab.txt``); its
     fingerprint is taken with the settings ``recorded`` in the records' ``stats.json``
     (word segmenter, normalisation), as ``make-pretraining`` took it."""
-    from albert_data.records.inspection import load_vocab
+    from albert_data.records.vocabulary import load_vocab
     from albert_data.training.vocab_ids import ids_from_vocab
 
     ids = ids_from_vocab(path)
@@ -236,19 +236,19 @@ def data_config(request: TrainRequest, vocabulary: Vocabulary | None) -> DataCon
 
 
 def _record_files(request: TrainRequest) -> list[str]:
-    from albert_data.training.data import expand_patterns
+    from albert_data.training.data import sorted_record_files
 
-    files = list(expand_patterns(request.data.patterns))
+    files = list(sorted_record_files(request.data.patterns))
     if request.run.eval_patterns:
-        files += expand_patterns(request.run.eval_patterns, "--eval-records")
+        files += sorted_record_files(request.run.eval_patterns, "--eval-records")
     return files
 
 
 def checked_vocabulary(request: TrainRequest) -> Vocabulary:
     """``--vocab``, refused if it is not the vocabulary the records were made with (their
     ``stats.json`` says which) unless ``--allow-vocab-mismatch``."""
-    from albert_data.records.inspection import recorded_vocabulary
     from albert_data.records.provenance import check_vocabulary
+    from albert_data.records.vocabulary import recorded_vocabulary
 
     files = _record_files(request)
     vocabulary = load_vocabulary(request.vocab, recorded=recorded_vocabulary(files))

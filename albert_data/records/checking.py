@@ -30,6 +30,7 @@ from albert_data.files.tfrecord import (
     find_frame,
     frame_blocks,
     read_records,
+    record_compression,
 )
 from albert_data.records.batch import Ids, check_batch
 from albert_data.records.schema import (
@@ -45,7 +46,6 @@ MAX_PROBLEMS_SHOWN = 10
 BATCH_RECORDS = 512  # records checked together (and between two progress reports)
 RANGE_BYTES = 32 << 20  # bytes of a plain file one worker task reads
 PARALLEL_FROM_BYTES = 16 << 20  # less than this in all is checked in this process
-_GZIP_MAGIC = b"\x1f\x8b"
 _SYNC_WINDOW = 1 << 20  # bytes searched at a range's start for its first frame
 
 
@@ -233,10 +233,9 @@ def plan(
 
 def _is_gzip(path: str) -> bool:
     try:
-        with fileio.open_raw(path) as raw:
-            return raw.read(2) == _GZIP_MAGIC
+        return record_compression(path) == "GZIP"
     except OSError:
-        return False
+        return False  # the worker names the file it cannot read
 
 
 def run_tasks(

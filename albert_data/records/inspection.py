@@ -5,15 +5,16 @@ options and prints.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_data.errors import UserError
 from albert_data.files import fileio
 from albert_data.files.tfrecord import CorruptRecordError
+from albert_data.files.tfrecord import (
+    record_files as record_files,  # where inspect's files come from
+)
 from albert_data.records.batch import Ids
 from albert_data.records.checking import (
     MAX_PROBLEMS_SHOWN,
@@ -26,126 +27,14 @@ from albert_data.records.checking import (
 )
 from albert_data.records.schema import LABEL_FEATURE, RecordShape
 from albert_data.records.validate import RecordStats
-
-_RECORD_NAME = re.compile(r"\.tf_?record", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class InspectVocab:
-    """What decoding and validation need from a vocabulary."""
-
-    pieces: tuple[str, ...]
-    pad: int
-    cls: int
-    sep: int
-    mask: int
-    fingerprint: str = ""  # the tokenizer's, as make-pretraining records it in stats.json
-
-    @property
-    def size(self) -> int:
-        return len(self.pieces)
-
-    def piece(self, token_id: int) -> str:
-        token_id = int(token_id)
-        return self.pieces[token_id] if 0 <= token_id < self.size else f"<id {token_id}?>"
-
-
-def load_vocab(path: str, *, recorded: dict | None = None) -> InspectVocab:
-    """A SentencePiece ``.model`` or a WordPiece ``vocab.txt``, loaded with the project's
-    tokenizers. Decoding ids needs no settings, but the fingerprint does: it is taken
-    with the settings ``recorded`` in the records' ``stats.json`` (its ``vocabulary``
-    entry) when given, else with the defaults ``make-pretraining`` uses."""
-    from albert_data.text.tokenization import load_tokenizer
-
-    is_spm = path.endswith(".model") or _looks_like_protobuf(path)
-    source = {"spm_model": path} if is_spm else {"vocab_file": path}
-    tokenizer = None
-    if recorded:
-        try:
-            tokenizer = load_tokenizer(**source, **_load_options(recorded, is_spm=is_spm))
-        except UserError:
-            tokenizer = None  # settings this vocabulary cannot have: it is another one
-    if tokenizer is None:
-        tokenizer = load_tokenizer(**source)
-    size = int(tokenizer.vocab_size)
-    pieces = tuple(tokenizer.id_to_piece(np.arange(size)))
-    s = tokenizer.special
-    return InspectVocab(
-        pieces=pieces,
-        pad=s.pad,
-        cls=s.cls,
-        sep=s.sep,
-        mask=s.mask,
-        fingerprint=tokenizer.fingerprint(),
-    )
-
-
-def _load_options(recorded: dict, *, is_spm: bool) -> dict:
-    """``load_tokenizer`` options that rebuild the tokenizer ``recorded`` describes."""
-    norm = recorded.get("normalization") or {}
-    segmenter = recorded.get("word_segmenter")
-    options: dict = {"word_segmenter": segmenter if segmenter in ("none", "jieba") else None}
-    if is_spm:
-        names = ("nfkc", "lower_case", "strip_accents", "rewrite_quotes")
-        options.update({k: bool(norm[k]) for k in names if k in norm})
-    else:
-        options["do_lower_case"] = recorded.get("do_lower_case")
-        names = ("nfkc", "strip_accents", "rewrite_quotes")
-        options.update({k: True for k in names if norm.get(k)})
-    return options
-
-
-def recorded_vocabulary(files: list[str]) -> dict | None:
-    """The ``vocabulary`` entry of the first ``stats.json`` beside ``files`` that has one."""
-    import json
-
-    from albert_data.records.provenance import stats_paths
-
-    for path in stats_paths(files):
-        try:
-            with fileio.open_raw(path) as fh:
-                entry = json.loads(fh.read().decode("utf-8")).get("vocabulary")
-        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
-            continue
-        if isinstance(entry, dict):
-            return entry
-    return None
-
-
-def _looks_like_protobuf(path: str) -> bool:
-    """A SentencePiece model starts with field 1 (pieces), length-delimited: byte 0x0A.
-    Read through ``fileio`` so that a remote vocabulary (``gs://``...) works too."""
-    if not fileio.exists(path):
-        raise UserError(f"--vocab {path}: no such file; check the path")
-    try:
-        with fileio.open_raw(path) as f:
-            return f.read(1) == b"\x0a"
-    except OSError as err:
-        raise UserError(f"{path}: cannot read the vocabulary ({err.strerror or err})") from None
-
-
-def record_files(patterns: Iterable[str]) -> list[str]:
-    """Files named by paths, globs and directories; from a directory (local or remote) only
-    the ``*.tfrecord*`` / ``*.tf_record*`` files, so that ``stats.json`` beside them is skipped."""
-    files: list[str] = []
-    for pattern in patterns:
-        matched = fileio.expand_inputs([pattern], what="records")
-        is_directory = matched != [pattern] and not any(c in pattern for c in "*?[")
-        if is_directory:
-            matched = [f for f in matched if _RECORD_NAME.search(f.rsplit("/", 1)[-1])]
-            if not matched:
-                raise UserError(
-                    f"{pattern}: the directory holds no *.tfrecord or *.tfrecord.gz file;"
-                    " pass the record files"
-                )
-        files.extend(matched)
-    return list(dict.fromkeys(files))
-
+from albert_data.records.vocabulary import RecordedVocab
+from albert_data.records.vocabulary import load_vocab as load_vocab  # for inspect's callers
+from albert_data.records.vocabulary import recorded_vocabulary as recorded_vocabulary
 
 # --- decoding ---------------------------------------------------------------------------
 
 
-def render_record(features: dict[str, np.ndarray], vocab: InspectVocab) -> list[str]:
+def render_record(features: dict[str, np.ndarray], vocab: RecordedVocab) -> list[str]:
     """The record's real tokens as pieces, one string per segment ([CLS] A [SEP], B [SEP]).
 
     Masked positions show what the model sees and the original: ``[MASK→orig]``,
@@ -238,7 +127,7 @@ class InspectReport:
 
 def inspect_files(
     files: list[str],
-    vocab: InspectVocab,
+    vocab: RecordedVocab,
     *,
     max_seq_length: int | None = None,
     max_predictions_per_seq: int | None = None,
@@ -288,7 +177,7 @@ def _shape(files: list[str], length: int | None, predictions: int | None) -> Rec
     return RecordShape(length or found.max_seq_length, predictions or found.max_predictions_per_seq)
 
 
-def _add_file(report: InspectReport, path: str, results, vocab: InspectVocab, show: int) -> None:
+def _add_file(report: InspectReport, path: str, results, vocab: RecordedVocab, show: int) -> None:
     """Add one file's range results (in order) to ``report``; a broken frame or an
     unreadable file ends the run, naming the record where it breaks."""
     count = 0
@@ -313,7 +202,7 @@ def _add_file(report: InspectReport, path: str, results, vocab: InspectVocab, sh
     report.records_per_file[path] = count
 
 
-def _example(path: str, index: int, features: dict, vocab: InspectVocab) -> dict:
+def _example(path: str, index: int, features: dict, vocab: RecordedVocab) -> dict:
     segment_a, segment_b = render_record(features, vocab)
     return {
         "file": path,

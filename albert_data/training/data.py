@@ -1,7 +1,7 @@
 """The ``tf.data`` input pipeline over ``make-pretraining``'s TFRecords, and its checks.
 
 ``check_records`` runs before any training: it expands the globs, walks every file's
-TFRecord framing (:mod:`albert_data.training.framing`: a corrupt or truncated file fails
+TFRecord framing (:func:`albert_data.files.tfrecord.check_framing`: a corrupt or truncated file fails
 here, naming it and the record), reads the first record of every file and compares the
 first records' shapes and ids with the flags and the model config. ``make_dataset`` builds
 the pipeline: files shuffled and interleaved in parallel, records shuffled, repeated,
@@ -12,20 +12,18 @@ for ``--masking dynamic`` records, prefetched.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from albert_data.errors import UserError
+from albert_data.files.tfrecord import check_framing, record_compression, record_files
 from albert_data.records import schema
 from albert_data.training.config import DataConfig
-from albert_data.training.framing import check_framing
 from albert_data.training.vocab_ids import regular_ids
 
 SAMPLE_RECORDS = 64
-_RECORD_NAME = re.compile(r"\.tf_?records?(\.gz)?$|\.tfrecord-|\.tfrecord\.")
 
 
 @dataclass(frozen=True)
@@ -38,28 +36,10 @@ class RecordsInfo:
     compression: str = ""  # "" or "GZIP"
 
 
-def expand_patterns(patterns: tuple[str, ...], flag: str = "--records") -> tuple[str, ...]:
-    """Sorted files matching any of ``patterns``; an empty result is a user error."""
-    files: list[str] = []
-    for pattern in patterns:
-        if tf.io.gfile.isdir(pattern):
-            names = tf.io.gfile.listdir(pattern)
-            matched = [f"{pattern.rstrip('/')}/{n}" for n in names if _RECORD_NAME.search(n)]
-        else:
-            matched = tf.io.gfile.glob(pattern)
-        if not matched:
-            raise UserError(f"{flag} {pattern}: no record file matches; check the path or glob")
-        files.extend(m for m in matched if not tf.io.gfile.isdir(m))
-    files = sorted(set(files))
-    if not files:
-        raise UserError(f"{flag} {' '.join(patterns)}: matches only directories, no record files")
-    return tuple(files)
-
-
-def compression_of(path: str) -> str:
-    """``"GZIP"`` for gzip-compressed record files (by magic bytes), else ``""``."""
-    with tf.io.gfile.GFile(path, "rb") as f:
-        return "GZIP" if f.read(2) == b"\x1f\x8b" else ""
+def sorted_record_files(patterns: tuple[str, ...], flag: str = "--records") -> tuple[str, ...]:
+    """:func:`~albert_data.files.tfrecord.record_files`, sorted: the order the trainer's
+    seeded file shuffle starts from, whatever the order of the patterns."""
+    return tuple(sorted(record_files(patterns, flag=flag)))
 
 
 def _first_records(path: str, count: int, compression: str) -> list[bytes]:
@@ -97,8 +77,8 @@ def check_records(
     config: DataConfig, vocab_size: int, flag: str = "--records", patterns=None
 ) -> RecordsInfo:
     """Validate the record files against the flags and the model before training."""
-    files = expand_patterns(patterns or config.patterns, flag)
-    compressions = {path: compression_of(path) for path in files}
+    files = sorted_record_files(patterns or config.patterns, flag)
+    compressions = {path: record_compression(path) for path in files}
     if len(set(compressions.values())) > 1:
         raise UserError(
             f"{flag}: mixes gzip-compressed and plain record files (e.g. {files[0]}); "

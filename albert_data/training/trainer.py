@@ -27,9 +27,10 @@ import numpy as np
 import tensorflow as tf
 
 from albert_data.errors import UserError
+from albert_data.files.tfrecord import locate_corruption
 from albert_data.model.config import AlbertConfig
 from albert_data.records import provenance
-from albert_data.training import checks, framing
+from albert_data.training import checks
 from albert_data.training.checkpointing import Saver, restore
 from albert_data.training.config import DataConfig, OptimizerConfig, TrainConfig
 from albert_data.training.losses import metrics_from_sums
@@ -220,7 +221,7 @@ class _Loop:
         except tf.errors.DataLossError as err:
             lines = str(err).splitlines() or [type(err).__name__]
             message = next((line for line in lines if "corrupt" in line), lines[0]).strip()
-            raise framing.locate_corruption(self.inputs.train.files, message) from None
+            raise locate_corruption(self.inputs.train.files, message) from None
         step = int(self.built.step.numpy())
         sums = {k: float(v) for k, v in sums.items()}
         loss = metrics_from_sums(sums)["loss"]
