@@ -163,7 +163,12 @@ def _load_processor(model: bytes):
     try:
         return spm.SentencePieceProcessor(model_proto=model)
     except (RuntimeError, OSError, TypeError) as err:
-        raise VocabError(f"not a SentencePiece model ({err})") from None
+        reason = str(err).strip()
+        if "ParseFromArray" in reason:  # SentencePiece quotes its own source line
+            reason = f"{len(model):,} bytes that do not parse as one"
+        raise VocabError(
+            f"not a SentencePiece model ({reason}); give the PREFIX.model spm-train wrote"
+        ) from None
 
 
 def _read_model_file(path: str, digest: str) -> bytes:
