@@ -168,6 +168,21 @@ def launcher(sample_en, tmp_path_factory):
     return home
 
 
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> list[str]:
+    """A wheel of this package, built once for the tests of failures (which are not
+    about staging: the runs above build and stage their own, as a user's do)."""
+    import shutil
+
+    from pipelines.options import staging_args
+
+    (flag,) = staging_args()
+    wheel = Path(flag.split("=", 1)[1])
+    kept = tmp_path_factory.mktemp("staged") / wheel.name
+    shutil.copy(wheel, kept)
+    return [f"--extra_package={kept}"]
+
+
 @pytest.fixture
 def own_tmpdir(tmp_path, monkeypatch):
     """The launcher's $TMPDIR: nothing may be left in it."""
@@ -262,10 +277,10 @@ def test_both_pipelines_on_the_portable_runner_match_the_direct_runner(
     assert not (ROOT / "build").exists()  # the staged wheel was built out of the checkout
 
 
-def test_a_failed_portable_job_is_one_line(services, launcher, own_tmpdir):
+def test_a_failed_portable_job_is_one_line(services, launcher, staged, own_tmpdir):
     """A job whose workers cannot start (no worker pool at the address) fails on the
     job service: one line naming the job and the workers' error, exit 2, no output."""
-    flags = services.flags()
+    flags = [*services.flags(), *staged]
     flags[flags.index("--environment_config") + 1] = f"localhost:{_free_port()}"
     proc = invoke(
         "make-pretraining", "sent.txt", "-o", "failed", "--spm-model", "spm.model", *MAKE, *flags,
@@ -279,12 +294,12 @@ def test_a_failed_portable_job_is_one_line(services, launcher, own_tmpdir):
     assert list(own_tmpdir.iterdir()) == []
 
 
-def test_an_unreachable_job_service_is_one_line(launcher, own_tmpdir):
+def test_an_unreachable_job_service_is_one_line(launcher, staged, own_tmpdir):
     port = _free_port()
     proc = invoke(
         "make-pretraining", "sent.txt", "-o", "nowhere", "--spm-model", "spm.model", *MAKE,
         "--runner", "PortableRunner", "--job_endpoint", f"localhost:{port}",
-        "--job_server_timeout", "2",
+        "--job_server_timeout", "2", *staged,
         cwd=launcher, check=False,
     )  # fmt: skip
     assert proc.returncode == 2
@@ -296,13 +311,13 @@ def test_an_unreachable_job_service_is_one_line(launcher, own_tmpdir):
     assert list(own_tmpdir.iterdir()) == []
 
 
-def test_bad_input_met_by_a_portable_worker_is_one_line(services, launcher, own_tmpdir):
+def test_bad_input_met_by_a_portable_worker_is_one_line(services, launcher, staged, own_tmpdir):
     """The first bad input a worker met, in input order, told as on the DirectRunner:
     one line naming the file, exit 2, no output."""
     (launcher / "bad.txt").write_bytes(b"A first sentence here.\nAn undecodable \xff byte.\n")
     proc = invoke(
         "make-pretraining", "sent.txt", "bad.txt", "-o", "bad-out", "--spm-model", "spm.model",
-        "--strict", *MAKE, *services.flags(),
+        "--strict", *MAKE, *services.flags(), *staged,
         cwd=launcher, check=False,
     )  # fmt: skip
     assert proc.returncode == 2
