@@ -97,7 +97,7 @@ def test_runner_options_are_parsed_by_their_definitions(tmp_path, monkeypatch):
 def test_the_dataflow_dry_run_makes_no_network_call(sample_en, tmp_path, monkeypatch):
     """The dry run translates the job and prints its steps without opening a socket
     (it used to retry Google Cloud Storage for two minutes to remove a work directory it
-    had never written)."""
+    had never written), and leaves nothing in $TMPDIR."""
     attempts = []
     real_connect = socket.socket.connect
 
@@ -107,6 +107,12 @@ def test_the_dataflow_dry_run_makes_no_network_call(sample_en, tmp_path, monkeyp
             raise OSError(101, "network is unreachable in this test")
         return real_connect(self, address)
 
+    import tempfile
+
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(own_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: attempts.append(a) or [])
     proc = invoke(
@@ -116,6 +122,7 @@ def test_the_dataflow_dry_run_makes_no_network_call(sample_en, tmp_path, monkeyp
     assert "job steps:" in proc.stderr
     assert "dry run" in proc.stderr.splitlines()[-1]
     assert attempts == []
+    assert list(own_tmp.iterdir()) == []  # staging and Beam's temporary files removed
 
 
 def _outputs(directory):
