@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 
 DATAFLOW = [
     "--runner",
@@ -34,7 +34,7 @@ def job_steps(proc) -> list[str]:
 
 def dry_make_pretraining(sample, *flags, check: bool = True):
     """make-pretraining of gs:// paths with the sample's vocabulary, as a Dataflow dry run."""
-    return run_cli(
+    return invoke(
         "make-pretraining",
         "gs://my-bucket/corpus/*.txt",
         "-o",
@@ -57,7 +57,7 @@ def test_make_pretraining_dataflow_job_builds_offline(sample_en):
 
 
 def test_split_sentences_dataflow_job_builds_offline():
-    proc = run_cli(
+    proc = invoke(
         "split-sentences",
         "gs://my-bucket/raw/*.jsonl.gz",
         "-o",
