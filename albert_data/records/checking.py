@@ -46,6 +46,7 @@ MAX_PROBLEMS_SHOWN = 10
 BATCH_RECORDS = 512  # records checked together (and between two progress reports)
 RANGE_BYTES = 32 << 20  # bytes of a plain file one worker task reads
 PARALLEL_FROM_BYTES = 16 << 20  # less than this in all is checked in this process
+_GZIP_MAGIC = b"\x1f\x8b"
 _SYNC_WINDOW = 1 << 20  # bytes searched at a range's start for its first frame
 
 
@@ -58,7 +59,6 @@ class Task:
     start: int = 0
     stop: int | None = None
     limit: int | None = None
-    gzip: bool = False
 
 
 @dataclass
@@ -110,9 +110,11 @@ def check_range(
                 progress(here - reported)
             reported = here
 
+    compressed = False
     with raw:
         try:
             stream, where, offset = _open_range(raw, task)
+            compressed = bool(where)
             result.first = offset
             result.end = task.start if offset is None else offset
             blocks = () if offset is None else frame_blocks(
@@ -126,13 +128,15 @@ def check_range(
                     _check(result, buf, starts[chunk], lengths[chunk], settings)
                     last = min(k + BATCH_RECORDS, starts.size) - 1
                     result.end = at + int(starts[last] + lengths[last]) + 4
-                    advance(raw.tell() if task.gzip else result.end)
+                    advance(raw.tell() if compressed else result.end)
         except FrameError as err:  # err.index counts from the task's first frame
             result.broken = err
         except (OSError, EOFError, zlib.error) as err:
             result.unreadable = (
                 f"{task.path}: not a readable gzip file ({err}); re-create it or pass the"
                 " uncompressed file"
+                if compressed
+                else f"{task.path}: cannot be read ({getattr(err, 'strerror', None) or err})"
             )
     if task.limit is None or result.records < task.limit:
         advance(stop)  # the rest of the range: a sync gap, a last frame's footer
@@ -141,10 +145,13 @@ def check_range(
 
 
 def _open_range(raw, task: Task):
-    """(stream, where, stream offset of the first frame to read or None)."""
-    if task.gzip:
-        return gzip.GzipFile(fileobj=raw, mode="rb"), " of the decompressed stream", 0
+    """(stream, where, stream offset of the first frame to read or None); a file read
+    from its start may be gzip-compressed (told by its first bytes)."""
     if task.start == 0:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if compressed:
+            return gzip.GzipFile(fileobj=raw, mode="rb"), " of the decompressed stream", 0
         return raw, "", 0
     raw.seek(task.start)
     window = task.start
@@ -213,18 +220,19 @@ def plan(
     max_records: int | None = None,
     range_bytes: int = RANGE_BYTES,
 ) -> list[list[Task]]:
-    """Per file, its tasks: byte ranges of a plain local file, else the whole file; with
-    ``max_records``, the first records of each file (``max_records`` spread evenly)."""
+    """Per file, its tasks: byte ranges of a plain file larger than ``range_bytes``, else
+    the whole file (a gzip file, which cannot be entered in the middle, is told by its
+    first bytes only when it is that large); with ``max_records``, the first records of
+    each file (``max_records`` spread evenly)."""
     out = []
     for k, path in enumerate(files):
-        compressed = _is_gzip(path)
         if max_records is not None:
             share = max_records // len(files) + (k < max_records % len(files))
-            out.append([Task(path, limit=share, gzip=compressed)])
+            out.append([Task(path, limit=share)])
             continue
         size = fileio.file_size(path)
-        if compressed or size <= range_bytes:
-            out.append([Task(path, gzip=compressed)])
+        if size <= range_bytes or _is_gzip(path):
+            out.append([Task(path)])
             continue
         cuts = list(range(0, size, range_bytes)) + [size]
         out.append([Task(path, a, b) for a, b in zip(cuts, cuts[1:])])
