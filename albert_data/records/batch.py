@@ -35,6 +35,8 @@ from albert_data.records.validate import RecordStats, validate_record
 _NAMES = tuple(name.encode() for name in FEATURE_ORDER)
 _FLOAT = FEATURE_ORDER.index(FLOAT_FEATURES_P[0])
 _MAX_VARINT = 10
+# Features whose values are 0 or 1 when valid: kept as bytes while checked (less to move).
+_FLAGS = ("input_mask", "segment_ids", "token_boundary", LABEL_FEATURE)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def check_batch(
             kept[i] = slow[i]
         else:
             k = fast_index[i]
-            kept[i] = {name: decoded[name][k].copy() for name in FEATURE_ORDER}
+            kept[i] = {name: _as_parsed(name, decoded[name][k]) for name in FEATURE_ORDER}
     return BatchResult(stats, problems, valid_rows, kept)
 
 
@@ -183,7 +185,7 @@ def _decode(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, shape: Rec
             values = _gather(buf, s, length).view("<f4").astype(np.float32)
             decoded[name] = values, np.full(regular.size, sizes[f]), None
             continue
-        values, counts, fine = _packed_varints(buf, s, length)
+        values, counts, fine = _packed_varints(buf, s, length, small=name in _FLAGS)
         fine &= counts == sizes[f]
         ok[regular[~fine]] = False
         decoded[name] = values, counts, fine
@@ -243,6 +245,11 @@ def _entries(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
     return ok, payload_start, payload_len, is_float
 
 
+def _as_parsed(name: str, values: np.ndarray) -> np.ndarray:
+    """A copy of one record's ``values`` with the dtype ``schema.parse`` gives."""
+    return values.astype(np.float32 if name in FLOAT_FEATURES_P else np.int64)
+
+
 def _size_of(name: str, shape: RecordShape) -> int:
     if name == LABEL_FEATURE:
         return 1
@@ -281,10 +288,11 @@ def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndar
     return rows[np.arange(widest) < lengths[:, None]]
 
 
-def _packed_varints(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
+def _packed_varints(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, small=False):
     """The varints packed in each ``buf[starts[i] : starts[i] + lengths[i]]``: all values
-    (int64, as protobuf reads int64), the count per slice and whether each slice was
-    well-formed (ends on a varint's last byte, no varint longer than ten bytes)."""
+    (int64, as protobuf reads int64; with ``small``, uint8 when every value is below 128),
+    the count per slice and whether each slice was well-formed (ends on a varint's last
+    byte, no varint longer than ten bytes)."""
     data = _gather(buf, starts, lengths)
     rows = starts.size
     nothing = np.zeros(0, np.int64), np.zeros(rows, np.int64), np.zeros(rows, bool)
@@ -293,7 +301,7 @@ def _packed_varints(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
     bounds = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(lengths, out=bounds[1:])
     if data.max() < 0x80:  # one byte a value
-        return data.astype(np.int64), lengths.copy(), np.ones(rows, bool)
+        return data if small else data.astype(np.int64), lengths.copy(), np.ones(rows, bool)
     nonempty = lengths > 0
     if (data[bounds[1:][nonempty] - 1] >= 0x80).any():
         return nothing  # a slice ends inside a varint: the per-record decoder names it
