@@ -17,7 +17,7 @@ from albert_data.jobs.split_sentences import SplitSentencesRequest, run
 from albert_data.text.corpus import generate_documents
 from albert_data.text.documents import SplitConfig
 from albert_data.text.rawtext import ReadConfig
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 from tests.test_remote_filesystem import no_local_calls_on_remote_paths  # noqa: F401 (fixture)
 
 ROWS = 90
@@ -91,7 +91,7 @@ def test_split_sentences_parquet_equals_jsonl_local_and_beam(inputs, tmp_path):
 def test_make_pretraining_parquet_gives_the_records_of_jsonl(inputs, sample_en, tmp_path, workers):
     common = ["--spm-model", sample_en["spm"], "--max-seq-length", 64, "--dupe-factor", 2]
     common += ["--num-shards", 2, "--num-workers", workers, "--no-progress"]
-    run_cli(
+    invoke(
         "make-pretraining",
         inputs["jsonl"],
         "-o",
@@ -100,7 +100,7 @@ def test_make_pretraining_parquet_gives_the_records_of_jsonl(inputs, sample_en, 
         "jsonl",
         *common,
     )
-    proc = run_cli(
+    proc = invoke(
         "make-pretraining",
         inputs["parquet"],
         "-o",
@@ -121,7 +121,7 @@ def test_make_pretraining_parquet_gives_the_records_of_jsonl(inputs, sample_en, 
 
 
 def test_a_missing_or_non_string_column_is_one_line(inputs, tmp_path):
-    proc = run_cli(
+    proc = invoke(
         "split-sentences", inputs["parquet"], "-o", tmp_path / "o", "--input-format", "parquet",
         "--text-field", "body", check=False,
     )  # fmt: skip
@@ -144,7 +144,7 @@ def test_a_missing_or_non_string_column_is_one_line(inputs, tmp_path):
 
 
 def test_parquet_read_as_text_names_the_option(inputs, tmp_path):
-    proc = run_cli("split-sentences", inputs["parquet"], "-o", tmp_path / "o", check=False)
+    proc = invoke("split-sentences", inputs["parquet"], "-o", tmp_path / "o", check=False)
     assert proc.returncode == 2
     assert (
         "is a Parquet file; read it with --input-format parquet --text-field COLUMN"
@@ -153,7 +153,7 @@ def test_parquet_read_as_text_names_the_option(inputs, tmp_path):
 
 
 def test_text_read_as_parquet_is_one_line(inputs, tmp_path):
-    proc = run_cli(
+    proc = invoke(
         "split-sentences", inputs["jsonl"], "-o", tmp_path / "o", "--input-format", "parquet",
         check=False,
     )  # fmt: skip

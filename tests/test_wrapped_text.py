@@ -14,7 +14,7 @@ from albert_data.jobs.split_sentences import SplitSentencesRequest, run
 from albert_data.text.documents import SplitConfig
 from albert_data.text.layout import LineProbe, join_lines, wrapped_paragraphs
 from albert_data.text.rawtext import ReadConfig
-from tests.cli_helpers import error_line, run_cli
+from tests.cli_helpers import error_line, invoke
 
 ENGLISH = [
     "10.1. Overview",
@@ -166,7 +166,7 @@ def test_documents_are_what_the_user_asked_for(tmp_path, separator, between):
 
 def test_document_separator_needs_the_wrapped_layout(tmp_path):
     src = write(tmp_path / "a.txt", ["One.", "", "Two."])
-    proc = run_cli(
+    proc = invoke(
         "split-sentences", src, "-o", tmp_path / "o", "--document-separator", "%%", check=False
     )
     assert proc.returncode == 2
@@ -260,8 +260,8 @@ def test_make_pretraining_reads_a_layout_as_split_sentences_writes_it(sample_en,
     split(inputs, tmp_path / "sentences.txt", fmt=fmt)
     common = ["--spm-model", sample_en["spm"], "--max-seq-length", 64, "--dupe-factor", 2]
     common += ["--num-shards", 1, "--num-workers", 1, "--no-progress"]
-    run_cli("make-pretraining", *inputs, "-o", tmp_path / "w", "--input-format", fmt, *common)
-    run_cli("make-pretraining", tmp_path / "sentences.txt", "-o", tmp_path / "s", *common)
+    invoke("make-pretraining", *inputs, "-o", tmp_path / "w", "--input-format", fmt, *common)
+    invoke("make-pretraining", tmp_path / "sentences.txt", "-o", tmp_path / "s", *common)
     name = "pretraining-00000-of-00001.tfrecord"
     assert (tmp_path / "w" / name).read_bytes() == (tmp_path / "s" / name).read_bytes()
     stats = json.loads((tmp_path / "w" / "stats.json").read_text())
@@ -270,7 +270,7 @@ def test_make_pretraining_reads_a_layout_as_split_sentences_writes_it(sample_en,
         return
     assert stats["counts"]["documents_read"] == len(inputs)
     assert stats["counts"]["ruler_lines"] == len(inputs)
-    proc = run_cli("make-pretraining", *inputs, "-o", tmp_path / "b", *common)
+    proc = invoke("make-pretraining", *inputs, "-o", tmp_path / "b", *common)
     stats = json.loads((tmp_path / "b" / "stats.json").read_text())
     (hint,) = stats["counts"]["input_layout"]["hints"]
     assert "--input-format wrapped" in hint and f"note: {hint}" in proc.stderr
