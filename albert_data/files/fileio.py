@@ -440,6 +440,19 @@ def parent_dir(path: str) -> str:
     return head.rstrip("/") or ("/" if head == "/" else ".")
 
 
+MAX_SHARDS = 99_999
+"""The most output shards a run writes: their names number them in five digits
+(``NAME-00000-of-00064``), and a run holds every shard's name from the start."""
+
+
+def check_num_shards(num_shards: int, flag: str = "--num-shards") -> None:
+    """Refuse a number of output shards outside 1..:data:`MAX_SHARDS`, in one line."""
+    if not 1 <= num_shards <= MAX_SHARDS:
+        raise UserError(
+            f"{flag} {num_shards} must be from 1 to {MAX_SHARDS:,} (shard names number them in five digits)"
+        )
+
+
 def shard_name(base: str, index: int, count: int) -> str:
     """``dir/name.txt`` → ``dir/name-00003-of-00008.txt`` (the extension stays last)."""
     head, tail = _split(base)

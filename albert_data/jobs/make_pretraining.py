@@ -68,8 +68,8 @@ class MakePretrainingRequest:
     beam: BeamSettings = field(default_factory=BeamSettings)
 
     def __post_init__(self) -> None:
-        if self.num_shards is not None and self.num_shards < 1:
-            raise UserError(f"--num-shards {self.num_shards} must be >= 1")
+        if self.num_shards is not None:
+            fileio.check_num_shards(self.num_shards)
         if not self.name or "/" in self.name or os.sep in self.name or self.name in (".", ".."):
             raise UserError(
                 f"--name {self.name!r} is the stem of the file names, not a path; give a name without '/' (the files go in --output)"
@@ -254,7 +254,13 @@ def choose_num_shards(estimate: float, req: MakePretrainingRequest) -> int:
                 "a dry run does not list or size the inputs, so it cannot choose the number of output files; pass --num-shards"
             )
         needed = max(1, math.ceil(estimate / TARGET_SHARD_BYTES))
-        return 1 << (needed - 1).bit_length()
+        if needed > fileio.MAX_SHARDS:
+            raise UserError(
+                f"the output is estimated at {estimate / 2**40:,.1f} TB "
+                f"(--dupe-factor {req.config.dupe_factor}), more than {fileio.MAX_SHARDS:,} "
+                f"shards of {TARGET_SHARD_BYTES // 2**20} MB; lower --dupe-factor or split the input into several runs"
+            )
+        return min(1 << (needed - 1).bit_length(), fileio.MAX_SHARDS)
     per_shard = estimate / req.num_shards
     if req.beam.strategy == "engine" and per_shard > MAX_SHARD_BYTES:
         fits = math.ceil(estimate / MAX_SHARD_BYTES)

@@ -63,8 +63,7 @@ class SplitSentencesRequest:
     beam: BeamSettings | None = None
 
     def __post_init__(self) -> None:
-        if self.num_shards < 1:
-            raise UserError(f"--num-shards {self.num_shards} must be >= 1")
+        fileio.check_num_shards(self.num_shards)
 
 
 @dataclass

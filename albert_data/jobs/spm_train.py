@@ -141,6 +141,10 @@ def check_request(req: SpmTrainRequest) -> None:
     if req.jieba and req.lang != "zh":
         raise UserError("--jieba pre-segments Chinese; use it with --lang zh")
     check_recipe(req.recipe)
+    if req.num_threads is not None and not 1 <= req.num_threads <= INT32_MAX:
+        raise UserError(
+            f"--num-threads {req.num_threads} must be from 1 to {INT32_MAX:,} (SentencePiece's limit)"
+        )
 
 
 INT32_MAX = 2**31 - 1

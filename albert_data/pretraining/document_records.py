@@ -63,6 +63,13 @@ class PretrainingConfig:
 
     def __post_init__(self) -> None:
         require(self.dupe_factor >= 1, "dupe_factor", self.dupe_factor, "must be >= 1")
+        predictions, length = self.masking.max_predictions_per_seq, self.instances.max_seq_length
+        require(
+            predictions <= length,
+            "max_predictions_per_seq",
+            predictions,
+            f"is more than --max-seq-length {length}: a record cannot predict more tokens than it holds",
+        )
         require(
             self.masking_mode in MASKING_MODES,
             "masking",
