@@ -5,6 +5,8 @@ record than it has tokens, more SentencePiece threads than its 32-bit field hold
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.cli_helpers import error_line, invoke
@@ -70,3 +72,24 @@ def test_a_huge_value_is_one_line_before_any_work(sample_en, tmp_path, name):
             "split the input into several runs"
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_train_vocab_size_over_32_bits_is_one_line(made, tmp_path):
+    """By --vocab-size or by the albert_config.json given with --config (TensorFlow's
+    'Shape [...] would have more than 2**63 - 1 elements' traceback before)."""
+    from albert_data.model import preset
+
+    config = preset("tiny").to_dict() | {"vocab_size": HUGE}
+    (tmp_path / "albert_config.json").write_text(json.dumps(config))
+    base = ["train", "--records", made["records"], "--model-dir", tmp_path / "m", "--no-jit"]
+    runs = {
+        f"--vocab-size {HUGE} must be from 1 to 2,147,483,647 (the trainer reads token ids as "
+        "32-bit integers)": ["--preset", "tiny", "--vocab-size", HUGE],
+        f"{tmp_path / 'albert_config.json'}: vocab_size={HUGE} is over 2,147,483,647: the "
+        "trainer reads token ids as 32-bit integers": ["--config", tmp_path / "albert_config.json"],
+    }
+    for expected, extra in runs.items():
+        proc = invoke(*base, *extra, check=False)
+        assert proc.returncode == 2
+        assert error_line(proc) == f"error: {expected}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["albert_config.json"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from albert_data.errors import UserError
 from albert_data.jobs.outputs import claimed
 from albert_data.jobs.reporting import Say, say
+from albert_data.model.config import MAX_VOCAB_SIZE
 from albert_data.pretraining.config_errors import ConfigError
 from albert_data.pretraining.masking import MaskingConfig
 from albert_data.training.config import (
@@ -48,8 +49,11 @@ class TrainRequest:
     take_over: bool = False  # take over another run's live claim on --model-dir
 
     def __post_init__(self) -> None:
-        if self.vocab_size is not None and self.vocab_size < 1:
-            raise UserError(f"--vocab-size {self.vocab_size} must be >= 1")
+        if self.vocab_size is not None and not 1 <= self.vocab_size <= MAX_VOCAB_SIZE:
+            raise UserError(
+                f"--vocab-size {self.vocab_size} must be from 1 to {MAX_VOCAB_SIZE:,} "
+                "(the trainer reads token ids as 32-bit integers)"
+            )
 
 
 # The command's options, by the config field each sets (where the names differ), and the

@@ -53,6 +53,9 @@ IGNORED_KEYS = (
 )
 
 
+MAX_VOCAB_SIZE = 2**31 - 1  # token ids are int32 in the trainer's inputs
+
+
 @dataclass(frozen=True)
 class AlbertConfig:
     """Shapes and hyper-parameters of an ALBERT encoder (defaults: ``albert_base_v2``)."""
@@ -96,6 +99,11 @@ class AlbertConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"{source}: {name}={value!r} must be a positive integer")
+        if self.vocab_size > MAX_VOCAB_SIZE:
+            raise UserError(
+                f"{source}: vocab_size={self.vocab_size} is over {MAX_VOCAB_SIZE:,}: the "
+                "trainer reads token ids as 32-bit integers"
+            )
         if self.hidden_size % self.num_attention_heads:
             raise UserError(
                 f"{source}: hidden_size={self.hidden_size} is not divisible by "
