@@ -182,3 +182,11 @@ def test_chinese_rows_and_a_remote_parquet_file(tmp_path):
             assert written == (tmp_path / "local.txt").read_bytes()
     finally:
         memfs.clear()
+
+
+def test_large_string_columns_are_text(tmp_path):
+    path = tmp_path / "large.parquet"
+    column = ["First row. It has two sentences.", None, "Second row."]
+    pq.write_table(pa.table({"body": pa.array(column, pa.large_string())}), path)
+    (whole,) = plan_row_groups(str(path))
+    assert [text for _, text in read_rows(whole, "body")] == column

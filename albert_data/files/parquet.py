@@ -68,7 +68,6 @@ def plan_row_groups(path: str) -> list[ByteRange]:
 
 def check_text_column(path: str, schema, column: str) -> None:
     """Refuse a missing or non-string column in one line naming the columns there are."""
-    import pyarrow as pa
 
     names = schema.names
     if column not in names:
@@ -77,14 +76,25 @@ def check_text_column(path: str, schema, column: str) -> None:
             f"column with --text-field"
         )
     kind = schema.field(column).type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        text = [n for n in names if pa.types.is_string(schema.field(n).type)]
-        text += [n for n in names if pa.types.is_large_string(schema.field(n).type)]
+    if not is_text(kind):
+        text = [n for n in names if is_text(schema.field(n).type)]
         hint = f"string columns: {', '.join(text)}" if text else "it has no string column"
         raise UserError(
             f"{path}: column {column!r} holds {kind}, not text ({hint}); choose a string "
             f"column with --text-field"
         )
+
+
+def is_text(kind) -> bool:
+    """Whether an Arrow type holds UTF-8 strings (string, large_string, string_view)."""
+    import pyarrow as pa
+
+    view = getattr(pa.types, "is_string_view", None)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or (view is not None and view(kind))
+    )
 
 
 def read_rows(
