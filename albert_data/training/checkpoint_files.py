@@ -30,8 +30,9 @@ def listed_checkpoints(directory: str) -> list[str]:
     paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
     if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
         paths.append(state.model_checkpoint_path)
-    full = [p if posixpath.isabs(p) or "://" in p else posixpath.join(directory, p) for p in paths]
-    return [p for p in full if tf.io.gfile.exists(p + ".index")]
+    # get_checkpoint_state has joined relative entries to ``directory`` already (joining
+    # them again made a relative --model-dir look empty, and a run start over in it)
+    return [p for p in paths if tf.io.gfile.exists(p + ".index")]
 
 
 def newest_checkpoint(directory: str) -> str | None:
@@ -43,7 +44,7 @@ def newest_checkpoint(directory: str) -> str | None:
 
 def earlier_checkpoint(prefix: str) -> str | None:
     """The checkpoint listed before ``prefix`` in its directory, if any."""
-    found = listed_checkpoints(posixpath.dirname(prefix))
+    found = listed_checkpoints(posixpath.dirname(prefix) or ".")
     if prefix in found:
         found = found[: found.index(prefix)]
     found = [p for p in found if p != prefix]
