@@ -93,3 +93,35 @@ def test_train_vocab_size_over_32_bits_is_one_line(made, tmp_path):
         assert proc.returncode == 2
         assert error_line(proc) == f"error: {expected}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["albert_config.json"]
+
+
+def test_train_batch_or_shuffle_buffer_beyond_memory_is_one_line(made, tmp_path):
+    """Before: TensorFlow's 'Shape [...] is too large' traceback for the batch, a
+    segmentation fault for the shuffle buffer."""
+    from albert_data.training.checks import physical_memory
+
+    memory = physical_memory()
+    base = ["train", "--records", made["records"], "--model-dir", tmp_path / "m"]
+    base += ["--preset", "tiny", "--vocab", made["vocab"], "--no-jit"]
+    for flag, each in (
+        ("--train-batch-size", 4 * (4 * 64 + 3 * 10 + 1)),
+        ("--shuffle-buffer", 24 + 4 * 64 + 3 * 10),
+    ):
+        proc = invoke(*base, flag, HUGE, check=False)
+        assert proc.returncode == 2
+        assert error_line(proc) == (
+            f"error: {flag} {HUGE} needs at least {HUGE * each / 2**30:,.0f} GB for its records "
+            f"({each} bytes each at --max-seq-length 64), more than this machine's "
+            f"{memory / 2**30:,.0f} GB of memory; use at most {memory // each:,}"
+        )
+    assert not (tmp_path / "m").exists()
+
+
+def test_memory_check_passes_what_fits():
+    from albert_data.training.checks import check_memory
+    from albert_data.training.config import DataConfig
+
+    data = DataConfig(patterns=("x",), max_seq_length=512, max_predictions_per_seq=20)
+    check_memory(data, memory=2**30)  # ALBERT's batch of 4096 at 512: ~34 MB of inputs
+    with pytest.raises(Exception, match="--train-batch-size 4096 needs at least"):
+        check_memory(data, memory=2**20)

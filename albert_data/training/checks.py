@@ -57,3 +57,39 @@ def check_lengths(config: AlbertConfig, data: DataConfig) -> None:
             f"--max-seq-length {data.max_seq_length} exceeds the model's "
             f"max_position_embeddings {config.max_position_embeddings}"
         )
+
+
+SHUFFLE_SLOT_BYTES = 24
+"""What tf.data's shuffle buffer allocates per slot before holding a record in it."""
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, where the system says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(data: DataConfig, memory: int | None = None) -> None:
+    """A batch of parsed records and the shuffle buffer fit this machine's memory, by a
+    lower bound of what each needs (a parsed record: its int32 features; a buffered one:
+    a slot and at least a byte per feature value), so that only settings that cannot run
+    are refused: a batch or buffer of billions of records is TensorFlow's traceback or a
+    crash, not an out-of-memory error."""
+    memory = physical_memory() if memory is None else memory
+    if not memory:
+        return
+    length, predictions = data.max_seq_length, data.max_predictions_per_seq
+    parsed = 4 * (4 * length + 3 * predictions + 1)
+    buffered = SHUFFLE_SLOT_BYTES + 4 * length + 3 * predictions
+    for flag, count, each in (
+        ("--train-batch-size", data.batch_size, parsed),
+        ("--shuffle-buffer", data.shuffle_buffer, buffered),
+    ):
+        if count * each > memory:
+            raise UserError(
+                f"{flag} {count} needs at least {count * each / 2**30:,.0f} GB for its records "
+                f"({each} bytes each at --max-seq-length {length}), more than this machine's "
+                f"{memory / 2**30:,.0f} GB of memory; use at most {memory // each:,}"
+            )

@@ -146,6 +146,7 @@ def train(
     )
     checks.check_model_dir_config(Path(run.model_dir), model_config)
     checks.check_lengths(model_config, data)
+    checks.check_memory(data)
     inputs = task.check_inputs()
     checks.check_model_dir_writable(run.model_dir)
     strategy = strategy or make_strategy(run.strategy, run.tpu)
