@@ -17,7 +17,7 @@ echo "== 2. split-sentences"
 
 echo "== 3. spm-train"
 if [ "$LANG_CODE" = zh ]; then
-  "$AD" spm-train "$OUT/sentences.txt" --model-prefix "$OUT/spm" --lang zh --jieba \
+  "$AD" spm-train "$OUT/sentences.txt" --model-prefix "$OUT/spm" --lang zh \
     --vocab-size 3000 --no-hard-vocab-limit
 else
   "$AD" spm-train "$OUT/sentences.txt" --model-prefix "$OUT/spm" \
