@@ -130,11 +130,12 @@ def load_vocabulary(path: str, *, recorded: dict | None = None) -> Vocabulary:
     fingerprint is taken with the settings ``recorded`` in the records' ``stats.json``
     (word segmenter, normalisation), as ``make-pretraining`` took it."""
     from albert_data.records.vocabulary import load_vocab
-    from albert_data.training.vocab_ids import ids_from_vocab
+    from albert_data.training.vocab_ids import require_vocab_file, vocab_ids
 
-    ids = ids_from_vocab(path)
-    fingerprint = load_vocab(path, recorded=recorded).fingerprint
-    return Vocabulary(path, ids["vocab_size"], ids, fingerprint)
+    require_vocab_file(path)
+    loaded = load_vocab(path, recorded=recorded)  # loaded once: ids and fingerprint
+    ids = vocab_ids(loaded.tokenizer)
+    return Vocabulary(path, ids["vocab_size"], ids, loaded.fingerprint)
 
 
 # Google's run_pretraining.py defaults, for records without a stats.json.

@@ -9,9 +9,14 @@ import numpy as np
 from albert_data.errors import UserError
 
 
-def ids_from_vocab(path: str) -> dict:
+def require_vocab_file(path: str) -> None:
+    if not Path(path).exists():
+        raise UserError(f"--vocab {path} does not exist")
+
+
+def vocab_ids(tokenizer) -> dict:
     """``mask_id``, ``cls_id``, ``sep_id``, ``regular_ids`` and ``vocab_size`` of a
-    ``.model`` or ``vocab.txt``, loaded with the project's tokenizers.
+    tokenizer.
 
     Regular ids are the pieces a masked token may be replaced by, the same ones
     ``make-pretraining`` draws from (:meth:`VocabIds.of
@@ -19,12 +24,7 @@ def ids_from_vocab(path: str) -> dict:
     ``regular_ids()``): no control, unknown, unused, byte or bracketed special symbol.
     """
     from albert_data.pretraining.document_records import VocabIds
-    from albert_data.text.tokenization import load_tokenizer
 
-    if not Path(path).exists():
-        raise UserError(f"--vocab {path} does not exist")
-    source = {"spm_model": path} if path.endswith(".model") else {"vocab_file": path}
-    tokenizer = load_tokenizer(**source)
     ids = VocabIds.of(tokenizer)
     return {
         "mask_id": ids.mask,
@@ -33,6 +33,15 @@ def ids_from_vocab(path: str) -> dict:
         "regular_ids": tuple(int(i) for i in ids.regular),
         "vocab_size": int(tokenizer.vocab_size),
     }
+
+
+def ids_from_vocab(path: str) -> dict:
+    """:func:`vocab_ids` of a ``.model`` or ``vocab.txt``, loaded with the project's
+    tokenizers (:func:`albert_data.records.vocabulary.load_vocab`)."""
+    from albert_data.records.vocabulary import load_vocab
+
+    require_vocab_file(path)
+    return vocab_ids(load_vocab(path).tokenizer)
 
 
 def regular_ids(explicit: tuple[int, ...] | None, mask_id: int, vocab_size: int) -> np.ndarray:
