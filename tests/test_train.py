@@ -36,31 +36,6 @@ def test_tiny_model_overfits_a_small_batch(tmp_path):
     assert list((tmp_path / "model" / "train").glob("events.out.tfevents.*"))
 
 
-def test_gradient_accumulation_equals_one_big_batch(tmp_path):
-    write_records(tmp_path / "rec")
-    results = []
-    for accum in (1, 2):
-        kwargs = configs(
-            str(tmp_path / "rec" / "*"), tmp_path / f"m{accum}", steps=3, grad_accum_steps=accum
-        )
-        results.append(_checkpoint_values(train(**kwargs).checkpoint))
-    assert results[0].keys() == results[1].keys()
-    for name, value in results[0].items():
-        np.testing.assert_allclose(value, results[1][name], rtol=1e-4, atol=1e-6, err_msg=name)
-
-
-def test_resume_continues_from_the_checkpoint_in_process(tmp_path):
-    write_records(tmp_path / "rec")
-    kwargs = configs(
-        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=6, max_steps_this_run=4, save_every=2
-    )
-    assert train(**kwargs).step == 4
-    logs = []
-    result = train(**kwargs, say=logs.append)
-    assert any("resumed from" in line and "at step 4" in line for line in logs)
-    assert result.step == 6 and result.stopped == "done"
-
-
 def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(tmp_path):
     write_records(tmp_path / "rec")
     kwargs = configs(
@@ -73,30 +48,6 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(tmp_path):
         UserError, match=r"loss became (nan|inf) at step \d+; stopped without saving"
     ):
         train(**kwargs)
-
-
-def test_eval_writes_google_metric_names(tmp_path):
-    write_records(tmp_path / "rec")
-    write_records(tmp_path / "eval", seed=5)
-    kwargs = configs(
-        str(tmp_path / "rec" / "*"),
-        tmp_path / "model",
-        steps=2,
-        eval_patterns=(str(tmp_path / "eval" / "*"),),
-        eval_batch_size=8,
-        eval_steps=2,
-    )
-    result = train(**kwargs)
-    text = (tmp_path / "model" / "eval_results.txt").read_text()
-    for name in (
-        "masked_lm_accuracy",
-        "masked_lm_loss",
-        "sentence_order_accuracy",
-        "sentence_order_loss",
-        "global_step = 2",
-    ):
-        assert name in text
-    assert 0 <= result.eval_metrics["masked_lm_accuracy"] <= 1
 
 
 def _eval_scalars(logdir) -> dict[int, dict[str, float]]:
@@ -113,14 +64,18 @@ def _eval_scalars(logdir) -> dict[int, dict[str, float]]:
     return found
 
 
-def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
+def test_eval_every_evaluates_during_training_and_a_resumed_run_goes_on(tmp_path):
+    """Evaluation during training and at the end, with Google's metric names; a run
+    stopped by --max-steps-this-run resumes from its checkpoint and counts the eval
+    interval from there."""
     write_records(tmp_path / "rec")
     write_records(tmp_path / "eval", seed=5)
     logs: list[str] = []
     kwargs = configs(
         str(tmp_path / "rec" / "*"),
         tmp_path / "model",
-        steps=7,
+        steps=10,
+        max_steps_this_run=7,
         log_every=1,
         eval_patterns=(str(tmp_path / "eval" / "*"),),
         eval_batch_size=8,
@@ -128,6 +83,7 @@ def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
         eval_every=3,
     )
     result = train(**kwargs, say=logs.append)
+    assert result.step == 7 and result.stopped == "max_steps"
     # At steps 3 and 6 during training, then once at the end (7), each after its train step.
     eval_lines = [line for line in logs if line.startswith("eval at step")]
     assert [int(line.split()[3].rstrip(":")) for line in eval_lines] == [3, 6, 7]
@@ -143,14 +99,24 @@ def test_eval_every_evaluates_during_training_and_writes_each_result(tmp_path):
     # Each evaluation used the weights of its step.
     assert scalars[7]["masked_lm_loss"] != scalars[3]["masked_lm_loss"]
     text = (tmp_path / "model" / "eval_results.txt").read_text()
-    assert "global_step = 7" in text
+    for name in (  # Google's metric names
+        "masked_lm_accuracy",
+        "masked_lm_loss",
+        "sentence_order_accuracy",
+        "sentence_order_loss",
+        "global_step = 7",
+    ):
+        assert name in text
+    assert 0 <= result.eval_metrics["masked_lm_accuracy"] <= 1
     assert result.eval_metrics["masked_lm_loss"] == pytest.approx(scalars[7]["masked_lm_loss"])
 
-    # A resumed run counts the interval from where it restarted (7 -> 10), and an
-    # interval ending on the last step evaluates it once, not twice.
+    # The same call again resumes from step 7's checkpoint and runs to the end (10); it
+    # counts the eval interval from where it restarted (7 -> 10), and an interval ending
+    # on the last step evaluates it once, not twice.
     logs.clear()
-    run_10 = dataclasses.replace(kwargs["run"], num_train_steps=10)
-    assert train(**{**kwargs, "run": run_10}, say=logs.append).step == 10
+    result = train(**kwargs, say=logs.append)
+    assert any("resumed from" in line and "at step 7" in line for line in logs), logs
+    assert result.step == 10 and result.stopped == "done"
     assert [line.split()[3] for line in logs if line.startswith("eval at step")] == ["10:"]
     assert "global_step = 10" in (tmp_path / "model" / "eval_results.txt").read_text()
 
@@ -247,17 +213,27 @@ def test_reduced_precision_and_xla_train(tmp_path, precision, jit):
     assert (tmp_path / "model" / "ckpt-2.index").exists()
 
 
-def test_xla_and_no_jit_give_the_same_weights(tmp_path):
+def test_xla_and_gradient_accumulation_give_the_plain_steps_weights(tmp_path):
+    """Three steps three ways, from the same records and seed: the plain step (no XLA,
+    one micro-batch), XLA, and two accumulated micro-batches; the same weights."""
     write_records(tmp_path / "rec")
     results = {}
-    for jit in (True, False):
-        kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / f"jit-{jit}", steps=3, jit=jit)
-        results[jit] = _checkpoint_values(train(**kwargs, say=lambda _: None).checkpoint)
-    assert results[True].keys() == results[False].keys()
-    for name, value in results[False].items():
-        np.testing.assert_allclose(results[True][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
+    for name, run in {
+        "plain": {"jit": False},
+        "xla": {"jit": True},
+        "accum-2": {"jit": False, "grad_accum_steps": 2},
+    }.items():
+        kwargs = configs(str(tmp_path / "rec" / "*"), tmp_path / name, steps=3, **run)
+        results[name] = _checkpoint_values(train(**kwargs, say=lambda _: None).checkpoint)
+    plain = results["plain"]
+    for other, tolerance in (("xla", 1e-4), ("accum-2", 1e-4)):
+        assert results[other].keys() == plain.keys()
+        for name, value in plain.items():
+            np.testing.assert_allclose(
+                results[other][name], value, rtol=tolerance, atol=1e-6, err_msg=f"{other} {name}"
+            )
     # Not vacuous: XLA really ran (its fusions round differently, so some bits differ).
-    assert any(not np.array_equal(results[True][n], v) for n, v in results[False].items())
+    assert any(not np.array_equal(results["xla"][n], v) for n, v in plain.items())
 
 
 def test_resume_with_another_optimizer_is_a_user_error(tmp_path):
