@@ -85,9 +85,17 @@ def _untouched(model_dir) -> None:
 # --- --vocab sizes the model ------------------------------------------------------------
 
 
-def test_vocab_sets_the_models_vocab_size(made, tmp_path):
-    model_dir = tmp_path / "m"
+@pytest.fixture(scope="module")
+def trained(made, tmp_path_factory):
+    """A model trained 2 steps on ``made``'s records with ``--vocab`` (its vocabulary);
+    tests read it and never change it."""
+    model_dir = tmp_path_factory.mktemp("trained") / "m"
     result = _invoke(*_train_args(made["records"], model_dir, "--vocab", made["vocab"]))
+    return model_dir, result
+
+
+def test_vocab_sets_the_models_vocab_size(made, trained):
+    model_dir, result = trained
     assert result.exit_code == 0, (result.output, result.exception)
     assert "stopped at step 2 (done)" in result.stdout
     assert made["pieces"] != 30000  # the preset's own size, which --vocab replaces
@@ -147,10 +155,9 @@ def test_allow_vocab_mismatch_trains_anyway(made, tmp_path):
     assert "stopped at step 2 (done)" in result.stdout
 
 
-def test_export_refuses_another_vocabulary_naming_both(made, tmp_path):
-    model_dir = tmp_path / "m"
-    trained = _invoke(*_train_args(made["records"], model_dir, "--vocab", made["vocab"]))
-    assert trained.exit_code == 0, (trained.output, trained.exception)
+def test_export_refuses_another_vocabulary_naming_both(made, trained, tmp_path):
+    model_dir, result = trained
+    assert result.exit_code == 0, (result.output, result.exception)
     export = ["export", "--model-dir", model_dir, "--format", "google", "--records"]
     export += [made["records"], "--spm-model"]
     out = tmp_path / "out"
