@@ -65,6 +65,10 @@ def test_a_truncated_checkpoint_is_named_with_the_one_before(trained, tmp_path, 
     )
     for path in model.glob("ckpt-4.*"):  # as the line says
         path.rename(tmp_path / path.name)
+    if damage == "index":
+        # With ckpt-4.* moved out the directory is the same whichever file was cut: the
+        # resume that follows the advice is trained once, in the "data" case.
+        return
     again = invoke(*args, "--log-every", 2)
     assert f"resumed from {model}/ckpt-2 at step 2" in again.stderr
     assert "stopped at step 6 (done)" in again.stdout
