@@ -64,10 +64,10 @@ def _eval_scalars(logdir) -> dict[int, dict[str, float]]:
     return found
 
 
-def test_eval_every_evaluates_during_training_and_a_resumed_run_goes_on(tmp_path):
+def test_eval_every_and_resume_with_the_same_and_another_optimizer(tmp_path):
     """Evaluation during training and at the end, with Google's metric names; a run
     stopped by --max-steps-this-run resumes from its checkpoint and counts the eval
-    interval from there."""
+    interval from there; resuming with another optimizer is a user error."""
     write_records(tmp_path / "rec")
     write_records(tmp_path / "eval", seed=5)
     logs: list[str] = []
@@ -119,6 +119,11 @@ def test_eval_every_evaluates_during_training_and_a_resumed_run_goes_on(tmp_path
     assert result.step == 10 and result.stopped == "done"
     assert [line.split()[3] for line in logs if line.startswith("eval at step")] == ["10:"]
     assert "global_step = 10" in (tmp_path / "model" / "eval_results.txt").read_text()
+
+    # Resuming with another optimizer (mixed_fp16 wraps LAMB for loss scaling) is refused.
+    run = dataclasses.replace(kwargs["run"], precision="mixed_fp16", num_train_steps=12)
+    with pytest.raises(UserError, match="cannot resume from .*ckpt-10"):
+        train(**{**kwargs, "run": run}, say=lambda _: None)
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():
@@ -234,19 +239,6 @@ def test_xla_and_gradient_accumulation_give_the_plain_steps_weights(tmp_path):
             )
     # Not vacuous: XLA really ran (its fusions round differently, so some bits differ).
     assert any(not np.array_equal(results["xla"][n], v) for n, v in plain.items())
-
-
-def test_resume_with_another_optimizer_is_a_user_error(tmp_path):
-    write_records(tmp_path / "rec")
-    train(
-        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, max_steps_this_run=1),
-        say=lambda _: None,
-    )
-    kwargs = configs(
-        str(tmp_path / "rec" / "*"), tmp_path / "model", steps=4, precision="mixed_fp16"
-    )
-    with pytest.raises(UserError, match="cannot resume from .*ckpt-1"):
-        train(**kwargs, say=lambda _: None)
 
 
 def test_dynamic_masking_ids_from_a_wordpiece_vocab(tmp_path):

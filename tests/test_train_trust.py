@@ -269,13 +269,14 @@ def _values(prefix: str) -> dict[str, np.ndarray]:
     return {n: reader.get_tensor(n) for n, _ in tf.train.list_variables(prefix) if "/" in n}
 
 
-def test_full_disk_while_saving_keeps_the_last_good_checkpoint(made, tmp_path):
+def test_full_disk_while_saving_keeps_the_last_good_checkpoint(made, trained, tmp_path):
     with tmpfs(tmp_path / "disk", "size=4m") as disk:
         model_dir = disk / "m"
+        # ``trained``: a run of these settings (2 steps) that ended with ckpt-2.
+        assert trained[1].exit_code == 0, (trained[1].output, trained[1].exception)
+        shutil.copytree(trained[0], model_dir)
         args = _train_args(made["records"], model_dir, "--vocab", made["vocab"])
         args += ["--num-train-steps", 6, "--log-every", 1]
-        first = _invoke(*args, "--max-steps-this-run", 2)
-        assert first.exit_code == 0, (first.output, first.exception)
         good = _values(str(model_dir / "ckpt-2"))
         checkpoint_bytes = sum(f.stat().st_size for f in model_dir.glob("ckpt-2.*"))
         _fill(disk, leave=checkpoint_bytes // 4)  # room for logs, not for a checkpoint
