@@ -125,3 +125,19 @@ def made(sample_en, tmp_path_factory) -> dict:
         "other": root / "other.model",
         "stats": json.loads((records / "stats.json").read_text())["vocabulary"],
     }
+
+
+def _train_tiny(root) -> None:
+    from albert_data.training.trainer import train
+    from tests.train_support import configs, write_records
+
+    write_records(root / "rec")
+    train(**configs(str(root / "rec" / "*"), root / "model", steps=2), say=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory) -> Path:
+    """The model directory of a tiny model trained 2 steps (``train_support.configs``)
+    on synthetic records, holding ckpt-2: for tests that need a trained model to
+    export or read. Tests never change it."""
+    return _shared(tmp_path_factory, "tiny-trained", _train_tiny) / "model"

@@ -332,20 +332,14 @@ def test_own_checkpoint_of_another_shape_is_a_user_error(tmp_path):
         init_from_checkpoint(build_pretraining_model(tiny_config()), prefix)
 
 
-def test_export_command_writes_all_three_formats(tmp_path):
+def test_export_command_writes_all_three_formats(tiny_trained, tmp_path):
     from click.testing import CliRunner
 
     from albert_data.cli import main
-    from albert_data.training.trainer import train
-    from tests.train_support import configs, write_records
 
-    write_records(tmp_path / "rec")
-    result = train(
-        **configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), say=lambda _: None
-    )
     out = tmp_path / "export"
     run = CliRunner().invoke(
-        main, ["export", "--model-dir", str(tmp_path / "model"), "--output", str(out)]
+        main, ["export", "--model-dir", str(tiny_trained), "--output", str(out)]
     )
     assert run.exit_code == 0, run.output
     assert (out / "saved_model" / "saved_model.pb").exists()
@@ -353,7 +347,7 @@ def test_export_command_writes_all_three_formats(tmp_path):
     assert (out / "google" / "model.ckpt-2.index").exists()
     assert (out / "google" / "albert_config.json").exists()
     trained = build_pretraining_model(tiny_config())
-    tf.train.Checkpoint(model=trained).read(result.checkpoint).expect_partial()
+    tf.train.Checkpoint(model=trained).read(str(tiny_trained / "ckpt-2")).expect_partial()
     exported = build_pretraining_model(tiny_config())
     init_from_checkpoint(exported, str(out / "google"))
     for a, b in zip(trained.get_weights(), exported.get_weights()):

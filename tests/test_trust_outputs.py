@@ -306,17 +306,12 @@ def test_a_file_size_limit_met_inside_a_beam_worker(tmp_path, sample_en, command
     assert not (tmp_path / "out").exists()
 
 
-def test_export_onto_a_disk_that_fills(tmp_path):
+def test_export_onto_a_disk_that_fills(tiny_trained, tmp_path):
     """TensorFlow's SavedModel writer fails with its own OpError, not an OSError: still
     one line naming the file under --output, exit 2, no staging directory left."""
-    from albert_data.training.trainer import train
-    from tests.train_support import configs, write_records
-
-    write_records(tmp_path / "rec")
-    train(**configs(str(tmp_path / "rec" / "*"), tmp_path / "model", steps=2), say=lambda _: None)
     with tmpfs(tmp_path / "small", "size=200k") as disk:
         out = disk / "exp"
-        proc = invoke("export", "--model-dir", tmp_path / "model", "--output", out, check=False)
+        proc = invoke("export", "--model-dir", tiny_trained, "--output", out, check=False)
         line = _error_line(proc)
         assert line.startswith(
             f"error: --output {out}: cannot write the export ({out}/saved_model/"
