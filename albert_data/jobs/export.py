@@ -26,7 +26,6 @@ from albert_data.errors import UserError
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Say, say
 from albert_data.records import provenance
-from albert_data.records.vocabulary import recorded_vocabulary
 
 
 @dataclass(frozen=True)
@@ -204,6 +203,7 @@ def tokenizer_files(req: ExportRequest, config, config_path: str, notes: list[st
     """The Hugging Face tokenizer files, after checking the vocabulary against the model
     and the records; ``{}`` without a vocabulary."""
     from albert_data.interop.hf_tokenizer_files import sentencepiece_files, wordpiece_files
+    from albert_data.records.vocabulary import recorded_vocabulary
 
     vocab_path = req.spm_model or req.vocab_file
     files = _provenance_files(req)
