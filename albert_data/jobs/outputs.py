@@ -313,6 +313,10 @@ class Claim:
                 _write(self.path, self.owner, exclusive=False)
             elif not _write(self.path, self.owner, exclusive=True):
                 continue  # another run claimed it between the look and the write
+            elif not fileio.is_remote(self.path):
+                return  # a local exclusive create (a hard link) cannot be raced: ours
+            # A take-over (two runs may replace the same claim) or an object store (no
+            # exclusive create): the last writer wins, so wait, then read back who did.
             time.sleep(SETTLE_SECONDS)
             _, now = _read(self.path)
             if now is not None and now.run == self.owner.run:
