@@ -22,7 +22,10 @@ NOBODY = 65534
 def limited(*limit: str, user: int | None = None):
     prefix = ["prlimit", *limit]
     if user is not None:
-        prefix = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *prefix]
+        # The limit first, then the user: setpriv keeps root's view while it execs the
+        # command, so an interpreter under a directory only root may enter (a pyenv in
+        # /root) still starts; prlimit run as that user could not exec it.
+        prefix = [*prefix, "setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
 
     def run(*args) -> subprocess.CompletedProcess:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
