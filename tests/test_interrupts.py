@@ -30,7 +30,12 @@ def start(sample, out, *extra) -> subprocess.Popen:
         128,
         *extra,
     ]
+    # A temporary directory of the test's own: a run killed with SIGKILL cannot remove
+    # its files there, and they must not pile up in the machine's.
+    tmpdir = out.parent / "tmpdir"
+    tmpdir.mkdir(exist_ok=True)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    env["TMPDIR"] = str(tmpdir)
     return subprocess.Popen(
         [str(a) for a in args], stderr=subprocess.PIPE, text=True, start_new_session=True, env=env
     )
