@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,17 @@ def tiny_trained(tmp_path_factory) -> Path:
     on synthetic records, holding ckpt-2: for tests that need a trained model to
     export or read. Tests never change it."""
     return _shared(tmp_path_factory, "tiny-trained", _train_tiny) / "model"
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory another user can use (pytest's own is root's alone), for the tests
+    that act as an unprivileged user: root bypasses file permissions and ulimit -u."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root (to act as another user) and setpriv")
+    root = Path(tempfile.mkdtemp(prefix="albert-data-test-"))
+    root.chmod(0o777)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -95,19 +93,6 @@ def _nproc_clause() -> str:
     if soft == resource.RLIM_INFINITY:
         return ""
     return f"the limit on this user's processes and threads (ulimit -u) is {soft:,} and "
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory an unprivileged user can use (pytest's own is root's alone)."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to act as another user (root ignores ulimit -u)")
-    root = Path(tempfile.mkdtemp(prefix="albert-data-test-"))
-    root.chmod(0o777)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_out_of_threads_is_one_line(sample_en, shared_dir):

@@ -6,9 +6,7 @@ and FIFOs; a file truncated or deleted while the run reads it is one line."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -80,19 +78,6 @@ def test_bad_entries_are_one_line_naming_them(tmp_path, make, expected):
     name, _, rest = expected.partition(": ")
     assert error_line(proc) == f"error: {top}/{name}: {rest.format(top=top)}"
     assert not (tmp_path / "out.txt").exists()
-
-
-@pytest.fixture
-def shared_dir():
-    """A directory an unprivileged user can use (pytest's own is root's alone)."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to act as another user")
-    root = Path(tempfile.mkdtemp(prefix="albert-data-test-"))
-    root.chmod(0o777)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 NOBODY = 65534
