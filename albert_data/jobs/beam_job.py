@@ -172,7 +172,7 @@ class JobSpec:
     """One pipeline run: its name, its builder, where its worker errors and progress go."""
 
     job_name: str
-    build: Callable  # (pipeline) -> None: adds the stages
+    build: Callable  # (pipeline, lanes) -> None: adds the stages (see apply_to_ranges)
     error_path: str
     progress_dir: str | None = None
     progress_total: dict[str, int] = field(default_factory=dict)
@@ -183,16 +183,28 @@ class JobSpec:
     local_files: bool = False  # every input and output is a local path
 
 
-def apply_to_ranges(pipeline, plan: InputPlan, *, name: str, transform, error_path: str):
+def apply_to_ranges(
+    pipeline, plan: InputPlan, *, name: str, transform, error_path: str, lanes=None
+):
     """The common head of every Beam job: the planned byte ranges, spread over the
-    workers (``Create`` of more than one element reshuffles them), into the command's
-    composite ``transform`` (labelled ``name``), whose bad input errors go to
-    ``error_path``; returns the transform's outputs."""
+    workers, into the command's composite ``transform`` (labelled ``name``), whose bad
+    input errors go to ``error_path``; returns the transform's outputs.
+
+    The ranges are spread by the runner (``Create`` of more than one element reshuffles
+    them), or, with ``lanes`` (a :class:`pipelines.lanes.Lanes`, which :func:`run_job`
+    hands to the job's ``build`` on the local fast path), taken one at a time by each
+    worker as it is ready for the next."""
     import apache_beam as beam
 
     from pipelines.errors import WriteFirstError
 
-    out = pipeline | "ListRanges" >> beam.Create(plan.ranges) | name >> transform
+    if lanes is None:
+        ranges = pipeline | "ListRanges" >> beam.Create(plan.ranges)
+    else:
+        from pipelines.lanes import SpreadRanges
+
+        ranges = pipeline | "ListRanges" >> SpreadRanges(plan.ranges, lanes)
+    out = ranges | name >> transform
     out[transform.ERRORS] | "ReportError" >> WriteFirstError(error_path)
     return out
 
@@ -236,11 +248,12 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     lean = settings.direct and spec.local_files
     with (
         quiet_console(enabled=True) as console,
-        private_temp_dir(),
+        private_temp_dir() as temp_root,
         _warm_workers(settings, spec, lean) as warm,
     ):
         with without_optional_io(lean):
-            pipeline = _pipeline(settings, spec, warm=warm)
+            lanes = _lanes(warm, temp_root)
+            pipeline = _pipeline(settings, spec, warm=warm, lanes=lanes)
         # The launcher runs a worker's harness itself: frozen, Beam, the pipeline and
         # the runner (~110,000 tracked objects) are left out of the collections that the
         # harness's allocations trigger, as in the worker processes
@@ -252,7 +265,31 @@ def run_job(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]
     from pipelines.errors import raise_first_error
 
     raise_first_error(spec.error_path)
+    if lanes is not None:
+        _check_lanes(result, spec)
     return result
+
+
+def _lanes(warm, temp_root: str):
+    """With warm workers, lanes (``pipelines.lanes``): each worker takes the next byte
+    range when it is ready for one, instead of the runner's fixed share."""
+    if warm is None:
+        return None
+    from pipelines.lanes import Lanes, RangeCounter
+
+    counter = RangeCounter.create(os.path.join(temp_root, "next-range"))
+    return Lanes(count=warm.count, counter=counter.path)
+
+
+def _check_lanes(result, spec: JobSpec) -> None:
+    """Every range was read by a lane (a lane run twice would skip what its first run
+    took; the ``FnApiRunner`` never does that, and this says so if it ever did)."""
+    from pipelines.lanes import RANGES_READ
+    from pipelines.options import counters
+
+    read = counters(result).get(RANGES_READ, 0)
+    if read != spec.ranges:
+        raise RuntimeError(f"{spec.description}: {read} of {spec.ranges} byte ranges were read")
 
 
 def _run_stock(settings: BeamSettings, spec: JobSpec, *, say: Callable[[str], None]):
@@ -285,7 +322,7 @@ def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
     return WarmWorkers(workers, modules=spec.worker_modules, lean=lean)
 
 
-def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
+def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None, lanes=None):
     """The job's pipeline, built; on the DirectRunner's fast path run by its
     ``FnApiRunner`` built here (with Beam's per-object caches, ``pipelines.beam_caches``)."""
     import apache_beam as beam
@@ -313,5 +350,5 @@ def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None):
         if not str(err).startswith("Pipeline has validations errors") or not reasons:
             raise
         raise UserError(f"{settings.runner}: {'; '.join(reasons)}") from None
-    spec.build(pipeline)
+    spec.build(pipeline, lanes)
     return pipeline

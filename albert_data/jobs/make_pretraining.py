@@ -434,7 +434,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
     progress_dir = work.progress_dir(req.beam)
     local_files = not any(fileio.is_remote(p) for p in [*plan.files, req.output])
 
-    def build(pipeline):  # Beam is imported once the job's workers are starting
+    def build(pipeline, lanes):  # Beam is imported once the job's workers are starting
         import apache_beam as beam
 
         transform = _transform(
@@ -452,6 +452,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
             name="MakePretraining",
             transform=transform,
             error_path=work.file("error.txt"),
+            lanes=lanes,
         )
         out[transform.STATS] | "WriteStats" >> beam.Map(_write_json, work.file("stats.json"))
 
@@ -463,7 +464,7 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         progress_total=progress_totals(plan),
         description="make-pretraining",
         ranges=len(plan.ranges),
-        worker_modules=("pipelines.pretraining", "pipelines.shuffle"),
+        worker_modules=("pipelines.pretraining", "pipelines.shuffle", "pipelines.lanes"),
         local_files=local_files,
     )
     result = run_job(req.beam, spec, say=say)

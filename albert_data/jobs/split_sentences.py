@@ -201,7 +201,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
     settings = req.beam
     progress_dir = work.progress_dir(settings)
 
-    def build(pipeline):  # Beam is imported once the job's workers are starting
+    def build(pipeline, lanes):  # Beam is imported once the job's workers are starting
         from pipelines.shuffle import ShuffleToShards
         from pipelines.split_sentences import SplitSentences
 
@@ -221,6 +221,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
             name="SplitSentences",
             transform=transform,
             error_path=work.file("error.txt"),
+            lanes=lanes,
         )
 
     return JobSpec(
@@ -232,7 +233,7 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         description="split-sentences",
         written_unit="documents",
         ranges=len(plan.ranges),
-        worker_modules=("pipelines.split_sentences", "pipelines.shuffle"),
+        worker_modules=("pipelines.split_sentences", "pipelines.shuffle", "pipelines.lanes"),
         local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
 
