@@ -128,3 +128,22 @@ def test_static_masking_on_unmasked_records(tmp_path):
         _run(*cli_train_args(str(tmp_path / "rec" / "*"), tmp_path / "m"), "--masking", "static")
     )
     assert "carry no masked positions" in line
+
+
+@pytest.mark.parametrize(
+    "option, value, choices",
+    [
+        ("precision", "fp8", "fp32, bf16, mixed_fp16"),
+        ("optimizer", "sgd", "lamb, adamw"),
+        ("strategy", "gpu", "auto, one_device, mirrored, tpu, multi_worker"),
+        ("masking", "random", "auto, static, dynamic"),
+    ],
+)
+def test_a_choice_the_configs_do_not_know_names_the_flag(option, value, choices):
+    # Click refuses these first; the configs check them too, for callers of the job layer.
+    from albert_data.errors import UserError
+    from albert_data.jobs.train import train_request
+
+    with pytest.raises(UserError) as err:
+        train_request(model_dir="m", records=("r",), **{option: value})
+    assert str(err.value) == f"--{option} {value!r} is not one of {choices}"

@@ -8,6 +8,8 @@ import click
 
 from albert_data.commands.claim_option import take_over_option
 from albert_data.commands.defaults import option
+from albert_data.model.config import PRESETS
+from albert_data.training.choices import MASKING, OPTIMIZERS, PRECISIONS, STRATEGIES
 
 DATA = "albert_data.training.config:DataConfig"
 OPT = "albert_data.training.config:OptimizerConfig"
@@ -42,7 +44,7 @@ RECORDED = {
 )
 @click.option(
     "--preset",
-    type=click.Choice(["base", "large", "xlarge", "xxlarge", "tiny"]),
+    type=click.Choice(list(PRESETS)),
     help="A preset model shape instead of --config.",
 )
 @click.option(
@@ -77,7 +79,7 @@ RECORDED = {
     default_from=f"{OPT}.learning_rate",
     type=float,
 )
-@option("--optimizer", default_from=f"{OPT}.name", type=click.Choice(["lamb", "adamw"]))
+@option("--optimizer", default_from=f"{OPT}.name", type=click.Choice(OPTIMIZERS))
 @option(
     "--weight-decay",
     default_from=f"{OPT}.weight_decay",
@@ -104,7 +106,7 @@ RECORDED = {
 @option(
     "--masking",
     default_from=f"{DATA}.masking",
-    type=click.Choice(["auto", "static", "dynamic"]),
+    type=click.Choice(MASKING),
     help="auto: dynamic if the records carry no masks.",
 )
 @option("--masked-lm-prob", default_from=f"{DYN}.masking.masked_lm_prob", type=float)
@@ -137,13 +139,13 @@ RECORDED = {
 @option(
     "--strategy",
     default_from=f"{RUN}.strategy",
-    type=click.Choice(["auto", "one_device", "mirrored", "tpu", "multi_worker"]),
+    type=click.Choice(STRATEGIES),
 )
 @click.option("--tpu", help="TPU name or grpc:// address (implies --strategy tpu under auto).")
 @option(
     "--precision",
     default_from=f"{RUN}.precision",
-    type=click.Choice(["fp32", "bf16", "mixed_fp16"]),
+    type=click.Choice(PRECISIONS),
 )
 @option(
     "--jit/--no-jit",

@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 from albert_data.pretraining.config_errors import require
 from albert_data.pretraining.instances import InstanceConfig
 from albert_data.pretraining.masking import MaskingConfig
-
-STRATEGIES = ("auto", "one_device", "mirrored", "tpu", "multi_worker")
-PRECISIONS = ("fp32", "bf16", "mixed_fp16")
-MASKING = ("auto", "static", "dynamic")
-OPTIMIZERS = ("lamb", "adamw")
+from albert_data.training.choices import MASKING, OPTIMIZERS, PRECISIONS, STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -48,6 +44,7 @@ class DataConfig:
     dynamic: DynamicMaskingConfig = field(default_factory=DynamicMaskingConfig)
 
     def __post_init__(self) -> None:
+        _one_of(self.masking, "masking", MASKING)
         _at_least(self, "max_seq_length", 2)
         for name in ("max_predictions_per_seq", "batch_size", "shuffle_buffer", "cycle_length"):
             _at_least(self, name, 1)
@@ -68,6 +65,7 @@ class OptimizerConfig:
     epsilon: float = 1e-6
 
     def __post_init__(self) -> None:
+        _one_of(self.name, "name", OPTIMIZERS)
         require(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         _at_least(self, "num_train_steps", 1)
         for name in ("num_warmup_steps", "weight_decay", "clip_norm"):
@@ -96,6 +94,8 @@ class TrainConfig:
     max_steps_this_run: int | None = None  # stop early (tests, time-boxed jobs)
 
     def __post_init__(self) -> None:
+        _one_of(self.strategy, "strategy", STRATEGIES)
+        _one_of(self.precision, "precision", PRECISIONS)
         for name in ("num_train_steps", "grad_accum_steps", "save_every", "keep_checkpoints"):
             _at_least(self, name, 1)
         for name in ("log_every", "eval_batch_size", "eval_steps"):
@@ -108,3 +108,7 @@ class TrainConfig:
 def _at_least(config: object, name: str, low: float) -> None:
     value = getattr(config, name)
     require(value >= low, name, value, f"must be >= {low}")
+
+
+def _one_of(value: str, name: str, choices: tuple[str, ...]) -> None:
+    require(value in choices, name, value, f"is not one of {', '.join(choices)}")
