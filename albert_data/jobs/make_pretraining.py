@@ -271,9 +271,12 @@ def choose_num_shards(estimate: float, req: MakePretrainingRequest) -> int:
 
 
 def shard_paths(output: str, name: str, num_shards: int, gzip: bool) -> list[str]:
+    return [shard_path(output, name, i, num_shards, gzip) for i in range(num_shards)]
+
+
+def shard_path(output: str, name: str, index: int, num_shards: int, gzip: bool) -> str:
     ext = ".tfrecord.gz" if gzip else ".tfrecord"
-    base = output.rstrip("/")
-    return [f"{base}/{name}-{i:05d}-of-{num_shards:05d}{ext}" for i in range(num_shards)]
+    return f"{output.rstrip('/')}/{name}-{index:05d}-of-{num_shards:05d}{ext}"
 
 
 def _existing_entries(output: str) -> list[str]:
@@ -325,8 +328,9 @@ def run(req: MakePretrainingRequest, *, say: Say = say) -> MakePretrainingResult
     check_paths(req.beam, {"INPUTS": files, "--output": [req.output]})
     if not req.beam.dry_run:
         fileio.check_writable(req.output, what="--output", directory=True)
-        widest = shard_paths(req.output, req.name, max(req.num_shards or 1, 99999), req.gzip)
-        fileio.check_name_length(widest[-1], what="--name")
+        shards = max(req.num_shards or 1, 99999)
+        widest = shard_path(req.output, req.name, shards - 1, shards, req.gzip)
+        fileio.check_name_length(widest, what="--name")
     with claimed(
         req.output,
         directory=True,
