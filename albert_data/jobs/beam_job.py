@@ -341,6 +341,7 @@ def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None, lanes=None):
         num_workers=settings.workers_for(spec.ranges),
         job_name=spec.job_name,
         warm_workers=warm is not None,
+        type_check=not fast,
     )
     runner = direct_runner(options, warm) if fast else None
     try:
