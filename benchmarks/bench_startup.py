@@ -6,7 +6,10 @@ seq 512, dupe 2, n-gram 3, as in ``bench_pretraining``):
 
 * 20 KB: the fixed cost of a run (start-up, pipeline, merge, statistics), with one and
   two workers;
-* 21 MB: eight copies of a 2.7 MB corpus in one file, one worker and two.
+* 21 MB: eight copies of a 2.7 MB corpus in one file, one worker and two;
+* 10.8 MB: four of the copies, one worker: what each of two workers would take if the
+  work split perfectly into two independent runs. 21 MB over 10.8 MB with one worker is
+  the most two workers can gain while every run pays its fixed cost once.
 
 Each row is the median of ``BENCH_STARTUP_REPEATS`` (3) runs of the whole command (the
 one- and two-worker runs alternate, and the speedup is also given per back-to-back pair):
@@ -39,12 +42,14 @@ def prepare() -> dict[str, Path]:
 
     OUT.mkdir(parents=True, exist_ok=True)
     small, base, big = OUT / "corpus-20k.txt", OUT / "corpus-2.7m.txt", OUT / "corpus-21m.txt"
+    half = OUT / "corpus-10.8m.txt"
     for path, size, seed in ((small, SMALL_BYTES, 2), (base, BASE_BYTES, 1)):
         if not path.exists():
             write_corpus(str(path), "en", seed=seed, target_bytes=size, sentence_per_line=True)
-    if not big.exists():
+    if not big.exists() or not half.exists():
         text = base.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
         big.write_text(text * COPIES, encoding="utf-8")
+        half.write_text(text * (COPIES // 2), encoding="utf-8")
     model = OUT / "spm.model"
     if not model.exists():
         subprocess.run(
@@ -62,7 +67,7 @@ def prepare() -> dict[str, Path]:
             check=True,
             capture_output=True,
         )
-    return {"small": small, "big": big, "model": model}
+    return {"small": small, "big": big, "half": half, "model": model}
 
 
 def run_once(corpus: Path, model: Path, workers: int) -> tuple[float, float, dict]:
@@ -98,26 +103,29 @@ def row(name: str, corpus: Path, runs: list) -> dict:
     }
 
 
-def paired(corpus: Path, model: Path) -> tuple[list, list]:
-    """``REPEATS`` runs with one worker and with two, alternating, so that a change in
-    the machine's speed during the benchmark (a shared machine's neighbours) falls on
-    both alike."""
-    one, two = [], []
+def paired(corpus: Path, model: Path, half: Path | None = None) -> tuple[list, ...]:
+    """``REPEATS`` runs with one worker and with two (and with ``half``, one worker on
+    it), alternating, so that a change in the machine's speed during the benchmark (a
+    shared machine's neighbours) falls on all alike."""
+    one, two, halves = [], [], []
     for _ in range(REPEATS):
         one.append(run_once(corpus, model, 1))
         two.append(run_once(corpus, model, 2))
-    return one, two
+        if half is not None:
+            halves.append(run_once(half, model, 1))
+    return one, two, halves
 
 
 def run() -> dict:
     env = prepare()
     small = paired(env["small"], env["model"])
-    big = paired(env["big"], env["model"])
+    big = paired(env["big"], env["model"], env["half"])
     rows = [
         row("20 KB, 1 worker", env["small"], small[0]),
         row("20 KB, 2 workers", env["small"], small[1]),
         row("21 MB, 1 worker", env["big"], big[0]),
         row("21 MB, 2 workers", env["big"], big[1]),
+        row("10.8 MB, 1 worker", env["half"], big[2]),
     ]
     print(
         f"make-pretraining start-up (English, SentencePiece 8k, seq 512, dupe 2), median of {REPEATS}"
@@ -134,16 +142,22 @@ def run() -> dict:
             f"  {' '.join(map(str, r['all_seconds']))}"
         )
     speedup = rows[2]["seconds"] / rows[3]["seconds"]
-    pairs = [a[0] / b[0] for a, b in zip(*big)]
+    pairs = [a[0] / b[0] for a, b in zip(big[0], big[1])]
+    bound = rows[2]["seconds"] / rows[4]["seconds"]
     print(
         f"  21 MB, two workers / one: {speedup:.2f}x faster (wall, medians);"
         f" back-to-back pairs {statistics.median(pairs):.2f}x"
         f" (median; {' '.join(f'{p:.2f}' for p in pairs)})"
     )
+    print(
+        f"  the bound, 21 MB over 10.8 MB with one worker: {bound:.2f}x; two workers reach"
+        f" {speedup / bound:.0%} of it"
+    )
     return {
         "rows": rows,
         "speedup_21mb_2_workers": speedup,
         "speedup_21mb_2_workers_pairs": pairs,
+        "bound_21mb_over_half": bound,
     }
 
 
