@@ -14,6 +14,7 @@ import importlib
 import os
 import signal
 import sys
+import tempfile
 import threading
 
 import click
@@ -70,6 +71,10 @@ class _Group(click.Group):
     ``interrupted`` and exit 130, SIGTERM into ``terminated (SIGTERM)`` and exit 143."""
 
     def invoke(self, ctx: click.Context):
+        # Python finds $TMPDIR's directory the first time it is asked by writing and
+        # removing a probe file there; a SIGTERM turned into an exception between the
+        # two would leave the probe behind. Asked here, before SIGTERM is handled.
+        tempfile.gettempdir()
         _handle_sigterm()
         try:
             return super().invoke(ctx)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -104,3 +105,37 @@ def test_sample(tmp_path):
     wait_for(work_dir_in(out.parent), proc)
     assert terminate(proc) == ["terminated (SIGTERM)"]
     assert not out.parent.exists() and list(tmp.iterdir()) == []
+
+
+PROBE_ORDER = """
+import signal, sys, tempfile
+from albert_data import cli
+handlers = []
+find = tempfile._get_default_tempdir
+def first_use():  # Python's probe of $TMPDIR: a file written and removed there
+    handlers.append(signal.getsignal(signal.SIGTERM))
+    return find()
+tempfile._get_default_tempdir = first_use
+sys.argv = ["albert-data", "sample", "-o", sys.argv[1], "--size", "2KB"]
+try:
+    cli.main()
+except SystemExit as end:
+    assert end.code in (0, None), end.code
+print(handlers)
+"""
+
+
+def test_tmpdir_is_probed_before_sigterm_is_handled(tmp_path):
+    # A SIGTERM turned into an exception between the probe file's creation and its
+    # removal would leave it in $TMPDIR: the probe comes first.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE_ORDER, str(tmp_path / "s.txt")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[<Handlers.SIG_DFL: 0>]"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.txt"]
