@@ -1,14 +1,18 @@
-"""One warm DirectRunner worker: ``python -m pipelines.worker_process [--lean] [MODULE...]``.
+"""One warm DirectRunner worker: ``python -m pipelines.worker_process [--lean]``.
 
 Started by :class:`pipelines.workers.WarmWorkers` before the launcher builds its
-pipeline, so that the second and later cores import Beam (and the given modules, those
-the pipeline's DoFns unpickle into; ``--lean``: Beam without its optional IO, as
-``pipelines.lean_beam`` says) while the launcher is still starting. It then waits
-for one line of JSON on its standard input: the environment Beam's
-``sdk_worker_main`` reads (control and logging endpoints, pipeline options, worker id),
-runs Beam's own SDK harness on it until the runner closes the control channel, and
-exits without the interpreter's last garbage collections (the runner does not wait for
-them).
+pipeline, so that the second and later cores import Beam (``--lean``: without its
+optional IO, as ``pipelines.lean_beam`` says, for the whole life of the process) while
+the launcher is still starting. It then waits for one line of JSON on its standard
+input: the environment Beam's ``sdk_worker_main`` reads (control and logging
+endpoints, pipeline options, worker id), runs Beam's own SDK harness on it until the
+runner closes the control channel, and exits without the interpreter's last garbage
+collections (the runner does not wait for them).
+
+The modules of the pipeline's DoFns are not imported ahead: the runner's first stage
+waits for every worker to answer, so the worker answers as soon as Beam is imported, and
+the DoFns' modules are imported when the harness unpickles them, while the other
+workers are already reading their byte ranges (``pipelines.lanes``).
 
 Ctrl-C is the launcher's to handle: this process ignores SIGINT and ends when the
 launcher closes its standard input, kills it, or is gone.
@@ -17,7 +21,6 @@ launcher closes its standard input, kills it, or is gone.
 from __future__ import annotations
 
 import gc
-import importlib
 import json
 import os
 import signal
@@ -39,17 +42,18 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
 
 
-def main(modules: list[str]) -> int:
+def main(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
-    lean = modules[:1] == ["--lean"]
     from pipelines.lean_beam import without_optional_io
 
-    with without_optional_io(lean):
-        from apache_beam.runners.worker import sdk_worker_main
+    with without_optional_io(args == ["--lean"]):
+        return _serve()
 
-        for name in modules[1:] if lean else modules:
-            importlib.import_module(name)
+
+def _serve() -> int:
+    from apache_beam.runners.worker import sdk_worker_main
+
     from pipelines import beam_caches
 
     beam_caches.install()

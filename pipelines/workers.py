@@ -24,19 +24,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
 
 STOP_SECONDS = 10.0
 
 
 class WarmWorkers:
-    """``count`` workers: one in this process, ``count - 1`` processes importing
-    ``modules`` (``lean``: Beam without its optional IO, see ``pipelines.lean_beam``),
-    started at once; a context manager that stops every process it started on exit."""
+    """``count`` workers: one in this process, ``count - 1`` processes importing Beam
+    (``lean``: without its optional IO, see ``pipelines.lean_beam``), started at once; a
+    context manager that stops every process it started on exit."""
 
-    def __init__(self, count: int, *, modules: Sequence[str] = (), lean: bool = False):
+    def __init__(self, count: int, *, lean: bool = False):
         self.count = count
-        self.modules = list(modules)
         self.lean = lean
         self.processes: list[subprocess.Popen] = []
         self.in_process = None  # the harness run by this process, once asked for
@@ -61,7 +59,6 @@ class WarmWorkers:
                 "-m",
                 "pipelines.worker_process",
                 *(["--lean"] if self.lean else []),
-                *self.modules,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,

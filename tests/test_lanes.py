@@ -68,7 +68,7 @@ def test_a_two_worker_run_reads_each_range_once(tmp_path):
     lanes = Lanes(count=2, counter=RangeCounter.create(str(tmp_path / "next")).path)
     seen = tmp_path / "seen"
     options = PipelineOptions(direct_num_workers=2, direct_running_mode="multi_processing")
-    with WarmWorkers(2, modules=["pipelines.lanes", "tests.test_lanes"]) as warm:
+    with WarmWorkers(2) as warm:
         pipeline = beam.Pipeline(runner=direct_runner(options, warm), options=options)
         (
             pipeline

@@ -179,7 +179,6 @@ class JobSpec:
     description: str = ""
     written_unit: str = "records"  # what the shard writers count
     ranges: int | None = None  # byte ranges read: the most workers the job keeps busy
-    worker_modules: tuple[str, ...] = ()  # what its DoFns import, for warm workers
     local_files: bool = False  # every input and output is a local path
 
 
@@ -319,7 +318,7 @@ def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
         return contextlib.nullcontext()
     from pipelines.workers import WarmWorkers
 
-    return WarmWorkers(workers, modules=spec.worker_modules, lean=lean)
+    return WarmWorkers(workers, lean=lean)
 
 
 def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None, lanes=None):

@@ -468,7 +468,6 @@ def _run_pipeline(req, *, plan, tokenizer, config, work, finals, say):
         progress_total=progress_totals(plan),
         description="make-pretraining",
         ranges=len(plan.ranges),
-        worker_modules=("pipelines.pretraining", "pipelines.shuffle", "pipelines.lanes"),
         local_files=local_files,
     )
     result = run_job(req.beam, spec, say=say)

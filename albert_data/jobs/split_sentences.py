@@ -233,7 +233,6 @@ def _job_spec(req, *, plan, work: WorkDir, finals: list[str]) -> JobSpec:
         description="split-sentences",
         written_unit="documents",
         ranges=len(plan.ranges),
-        worker_modules=("pipelines.split_sentences", "pipelines.shuffle", "pipelines.lanes"),
         local_files=not any(fileio.is_remote(p) for p in [*plan.files, req.output]),
     )
 
