@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from statistics import median
 
+from benchmarks.bench_pretraining import BIN, bench_vocab
+
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "inspect"
-BIN = Path(sys.executable).parent / "albert-data"
 CORPUS_BYTES = int(os.environ.get("BENCH_INSPECT_CORPUS_BYTES", 20_000_000))
 PAIRS = int(os.environ.get("BENCH_INSPECT_PAIRS", 3))
 
@@ -52,16 +53,10 @@ def prepare() -> tuple[Path, Path]:
     from albert_data.text.corpus import write_corpus
 
     OUT.mkdir(parents=True, exist_ok=True)
-    corpus, model, records = OUT / "corpus.txt", OUT / "spm.model", OUT / "records"
+    corpus, records = OUT / "corpus.txt", OUT / "records"
     if not corpus.exists():
         write_corpus(str(corpus), "en", seed=1, target_bytes=CORPUS_BYTES, sentence_per_line=True)
-    if not model.exists():
-        subprocess.run(
-            [str(BIN), "spm-train", str(corpus), "--model-prefix", str(OUT / "spm")]
-            + ["--vocab-size", "8000", "--no-hard-vocab-limit", "--overwrite"],
-            check=True,
-            capture_output=True,
-        )
+    model = bench_vocab(corpus, OUT)
     if not (records / "stats.json").exists():
         subprocess.run(
             [str(BIN), "make-pretraining", str(corpus), "--spm-model", str(model)]

@@ -18,10 +18,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from benchmarks.bench_pretraining import BIN, run_measured
+from benchmarks.bench_pretraining import BIN, bench_vocab, run_measured
 
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "memory"
 BOOK_BYTES = 550_000
@@ -53,14 +52,7 @@ def prepare() -> dict[str, Path]:
             text = one[: one.rfind("\n", 0, limit)]
             path.write_text(text + "\n", encoding="utf-8")
         source.unlink()
-    model = OUT / "spm.model"
-    if not model.exists():
-        subprocess.run(
-            [str(BIN), "spm-train", str(short), "--model-prefix", str(OUT / "spm")]
-            + ["--vocab-size", "8000", "--no-hard-vocab-limit", "--overwrite"],
-            check=True,
-            capture_output=True,
-        )
+    model = bench_vocab(short, OUT)
     return {"short": short, "books": books, "one8": one8, "one32": one32, "model": model}
 
 

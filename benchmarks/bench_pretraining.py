@@ -106,6 +106,20 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def bench_vocab(corpus: Path, out_dir: Path) -> Path:
+    """``out_dir/spm.model``: the benchmarks' 8k SentencePiece vocabulary of ``corpus``,
+    trained once by ``spm-train`` and kept."""
+    model = out_dir / "spm.model"
+    if not model.exists():
+        subprocess.run(
+            [str(BIN), "spm-train", str(corpus), "--model-prefix", str(out_dir / "spm")]
+            + ["--vocab-size", "8000", "--no-hard-vocab-limit", "--overwrite"],
+            check=True,
+            capture_output=True,
+        )
+    return model
+
+
 def prepare() -> dict:
     from albert_data.text.corpus import write_corpus
 
@@ -129,24 +143,7 @@ def prepare() -> dict:
         joined = ["\n".join(docs[i : i + 5]) for i in range(0, len(docs), 5)]
         long_docs.write_text("\n\n".join(joined) + "\n", encoding="utf-8")
     corpora["8x-long"] = long_docs
-    model = OUT / "spm.model"
-    if not model.exists():
-        subprocess.run(
-            [
-                str(BIN),
-                "spm-train",
-                str(corpora[1]),
-                "--model-prefix",
-                str(OUT / "spm"),
-                "--vocab-size",
-                "8000",
-                "--no-hard-vocab-limit",
-                "--overwrite",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return {"corpora": corpora, "model": model}
+    return {"corpora": corpora, "model": bench_vocab(corpora[1], OUT)}
 
 
 def run_pipeline(corpus: Path, model: Path, workers: int, tag: str) -> dict:

@@ -9,12 +9,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from benchmarks.bench_pretraining import BIN, bench_vocab
+
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "shuffle"
-BIN = Path(sys.executable).parent / "albert-data"
 INPUT_BYTES = int(os.environ.get("BENCH_SHUFFLE_BYTES", 2_700_000))
 SHARDS = (4, 64, 512, 1024)
 
@@ -25,7 +25,6 @@ def _cli(*args) -> None:
 
 def _prepare() -> tuple[Path, Path]:
     corpus = OUT / "corpus.txt"
-    model = OUT / "spm.model"
     if not corpus.exists():
         OUT.mkdir(parents=True, exist_ok=True)
         _cli(
@@ -38,17 +37,7 @@ def _prepare() -> tuple[Path, Path]:
             "-o",
             corpus,
         )
-    if not model.exists():
-        _cli(
-            "spm-train",
-            corpus,
-            "--model-prefix",
-            OUT / "spm",
-            "--vocab-size",
-            8000,
-            "--no-hard-vocab-limit",
-        )
-    return corpus, model
+    return corpus, bench_vocab(corpus, OUT)
 
 
 def _one(corpus: Path, model: Path, strategy: str, shards: int) -> tuple[float, dict]:

@@ -28,7 +28,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.bench_pretraining import BIN, COMMON  # the same command and settings
+from benchmarks.bench_pretraining import BIN, COMMON, bench_vocab  # the same command and settings
 
 OUT = Path(os.environ.get("BENCH_OUT", "bench-out")) / "startup"
 REPEATS = int(os.environ.get("BENCH_STARTUP_REPEATS", 3))
@@ -50,24 +50,7 @@ def prepare() -> dict[str, Path]:
         text = base.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
         big.write_text(text * COPIES, encoding="utf-8")
         half.write_text(text * (COPIES // 2), encoding="utf-8")
-    model = OUT / "spm.model"
-    if not model.exists():
-        subprocess.run(
-            [
-                str(BIN),
-                "spm-train",
-                str(base),
-                "--model-prefix",
-                str(OUT / "spm"),
-                "--vocab-size",
-                "8000",
-                "--no-hard-vocab-limit",
-                "--overwrite",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return {"small": small, "big": big, "half": half, "model": model}
+    return {"small": small, "big": big, "half": half, "model": bench_vocab(base, OUT)}
 
 
 def run_once(corpus: Path, model: Path, workers: int) -> tuple[float, float, dict]:
