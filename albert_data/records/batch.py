@@ -30,7 +30,7 @@ from albert_data.records.schema import (
     RecordShape,
     parse,
 )
-from albert_data.records.validate import RecordStats, validate_record
+from albert_data.records.validate import RecordStats, isin_few, validate_record
 
 _NAMES = tuple(name.encode() for name in FEATURE_ORDER)
 _FLOAT = FEATURE_ORDER.index(FLOAT_FEATURES_P[0])
@@ -359,10 +359,10 @@ def _bad_predictions(f: dict[str, np.ndarray], n: np.ndarray, ids: Ids):
     bad |= ((positions != 0) & ~used).any(axis=1) | ((labels != 0) & ~used).any(axis=1)
     bad |= ((np.diff(positions, axis=1) <= 0) & used[:, 1:]).any(axis=1)
     bad |= (used & ((positions < 1) | (positions >= n[:, None]))).any(axis=1)
-    bad |= (used & _isin(labels, (ids.cls, ids.sep, ids.mask, ids.pad))).any(axis=1)
+    bad |= (used & isin_few(labels, (ids.cls, ids.sep, ids.mask, ids.pad))).any(axis=1)
     safe = np.clip(positions, 0, input_ids.shape[1] - 1)
     shown = np.take_along_axis(input_ids, safe, axis=1)
-    bad |= (used & _isin(shown, (ids.cls, ids.sep, ids.pad))).any(axis=1)
+    bad |= (used & isin_few(shown, (ids.cls, ids.sep, ids.pad))).any(axis=1)
     return used, bad
 
 
@@ -394,13 +394,6 @@ def _bad_structure(f: dict[str, np.ndarray], n: np.ndarray, used: np.ndarray, id
     bad |= ((cls_at | sep_at) & (boundary != 1)).any(axis=1)
     bad |= ((boundary != 0) & ~real).any(axis=1)
     return bad
-
-
-def _isin(values: np.ndarray, ids: tuple) -> np.ndarray:
-    out = values == ids[0]
-    for i in ids[1:]:
-        out |= values == i
-    return out
 
 
 def _count(stats: RecordStats, f: dict[str, np.ndarray], mask_id: int) -> None:

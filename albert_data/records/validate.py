@@ -86,7 +86,7 @@ def validate_record(
     return problems
 
 
-def _isin(values: np.ndarray, ids: tuple) -> np.ndarray:
+def isin_few(values: np.ndarray, ids: tuple) -> np.ndarray:
     """``np.isin`` for a handful of ids, without its set-up cost on small arrays."""
     out = values == ids[0]
     for i in ids[1:]:
@@ -130,7 +130,7 @@ def _check_id_range(f: dict, vocab_size: int) -> list[str]:
 
 def _real_length(input_mask: np.ndarray) -> tuple[int, list[str]]:
     """The number of real tokens (the leading ones of input_mask) and its problems."""
-    bad = np.flatnonzero(~_isin(input_mask, (0, 1)))
+    bad = np.flatnonzero(~isin_few(input_mask, (0, 1)))
     if bad.size:
         k = int(bad[0])
         return 0, [f"input_mask[{k}] = {int(input_mask[k])}, expected 0 or 1"]
@@ -150,8 +150,8 @@ def _check_predictions(f: dict, n: int, special: SpecialTokens):
     weights = f["masked_lm_weights"]
     positions_all = f["masked_lm_positions"]
     labels_all = f["masked_lm_ids"]
-    if not _isin(weights, (0.0, 1.0)).all():
-        k = int(np.flatnonzero(~_isin(weights, (0.0, 1.0)))[0])
+    if not isin_few(weights, (0.0, 1.0)).all():
+        k = int(np.flatnonzero(~isin_few(weights, (0.0, 1.0)))[0])
         problems.append(f"masked_lm_weights[{k}] = {float(weights[k])}, expected 1.0 or 0.0")
     # Prediction slots: up to the last non-zero weight (the non-zero ones must lead).
     nonzero = np.flatnonzero(weights != 0.0)
@@ -176,16 +176,16 @@ def _check_predictions(f: dict, n: int, special: SpecialTokens):
         where = "on [CLS]" if p == 0 else "outside the real sequence"
         problems.append(f"masked_lm_positions[{k}] = {p} is {where} (real tokens: {n})")
     valid = ~outside
-    for k in np.flatnonzero(_isin(labels, (special.cls, special.sep, special.mask, special.pad)))[
-        :1
-    ]:
+    for k in np.flatnonzero(
+        isin_few(labels, (special.cls, special.sep, special.mask, special.pad))
+    )[:1]:
         problems.append(
             f"masked_lm_ids[{k}] = {special.name(labels[k])} at position {int(positions[k])}:"
             " a special token was masked"
         )
     shown = np.full(m, -1, dtype=np.int64)
     shown[valid] = f["input_ids"][positions[valid]]
-    on_special = _isin(shown, (special.cls, special.sep, special.pad))
+    on_special = isin_few(shown, (special.cls, special.sep, special.pad))
     for k in np.flatnonzero(on_special)[:1]:
         p, name = int(positions[k]), special.name(shown[k])
         if shown[k] == labels[k]:
@@ -256,11 +256,11 @@ def _check_padding(f: dict, n: int, special: SpecialTokens) -> list[str]:
 
 def _check_boundary(boundary: np.ndarray, real: np.ndarray, n: int, special: SpecialTokens):
     problems = []
-    not_01 = np.flatnonzero(~_isin(boundary, (0, 1)))
+    not_01 = np.flatnonzero(~isin_few(boundary, (0, 1)))
     if not_01.size:
         k = int(not_01[0])
         problems.append(f"token_boundary[{k}] = {int(boundary[k])}, expected 0 or 1")
-    ctrl = np.flatnonzero(_isin(real, (special.cls, special.sep)) & (boundary[:n] != 1))
+    ctrl = np.flatnonzero(isin_few(real, (special.cls, special.sep)) & (boundary[:n] != 1))
     if ctrl.size:
         k = int(ctrl[0])
         problems.append(f"token_boundary[{k}] is 0 on {special.name(real[k])}, expected 1")
