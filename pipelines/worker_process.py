@@ -2,12 +2,12 @@
 
 Started by :class:`pipelines.workers.WarmWorkers` before the launcher builds its
 pipeline, so that the second and later cores import Beam (``--lean``: without its
-optional IO, as ``pipelines.lean_beam`` says, for the whole life of the process) while
-the launcher is still starting. It then waits for one line of JSON on its standard
-input: the environment Beam's ``sdk_worker_main`` reads (control and logging
-endpoints, pipeline options, worker id), runs Beam's own SDK harness on it until the
-runner closes the control channel, and exits without the interpreter's last garbage
-collections (the runner does not wait for them).
+optional IO, as ``pipelines.lean_beam`` says) while the launcher is still starting. It
+then waits for one line of JSON on its standard input: the environment Beam's
+``sdk_worker_main`` reads (control and logging endpoints, pipeline options, worker id),
+runs Beam's own SDK harness on it until the runner closes the control channel, and
+exits without the interpreter's last garbage collections (the runner does not wait for
+them).
 
 The modules of the pipeline's DoFns are not imported ahead: the runner's first stage
 waits for every worker to answer, so the worker answers as soon as Beam is imported, and
@@ -42,18 +42,21 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
 
 
+def import_beam(*, lean: bool):
+    """Beam's ``sdk_worker_main``, imported (``lean``: without Beam's optional IO, as in
+    the launcher, only while Beam itself is imported: the pipeline's DoFns may still
+    import what they need, e.g. pyarrow for Parquet input)."""
+    from pipelines.lean_beam import without_optional_io
+
+    with without_optional_io(lean):
+        from apache_beam.runners.worker import sdk_worker_main
+    return sdk_worker_main
+
+
 def main(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
-    from pipelines.lean_beam import without_optional_io
-
-    with without_optional_io(args == ["--lean"]):
-        return _serve()
-
-
-def _serve() -> int:
-    from apache_beam.runners.worker import sdk_worker_main
-
+    sdk_worker_main = import_beam(lean=args == ["--lean"])
     from pipelines import beam_caches
 
     beam_caches.install()

@@ -137,6 +137,20 @@ print("ok")
     assert proc.stdout.strip() == "ok", proc.stderr
 
 
+def test_a_lean_warm_worker_leaves_out_optional_io_only_while_it_imports_beam():
+    # Its DoFns import what they read with afterwards: pyarrow for Parquet input.
+    code = """
+import sys
+from pipelines.worker_process import import_beam
+import_beam(lean=True)
+assert not [m for m in sys.modules if m.startswith(("pyarrow", "apache_beam.io.gcp"))]
+import pyarrow.parquet
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
 _STAGE = """
 import os, sys
 import pipelines.options as options
