@@ -65,6 +65,27 @@ def _handle_sigterm() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` came of Ctrl-C or SIGTERM: a ``KeyboardInterrupt`` raised inside
+    code that turned it into another error (a C extension's import cut short reports
+    ``ImportError: initialization failed``)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _exit_interrupted():
+    if _TERMINATED:
+        click.echo("terminated (SIGTERM)", err=True)
+        sys.exit(128 + signal.SIGTERM)
+    click.echo("interrupted", err=True)
+    sys.exit(130)
+
+
 class _Group(click.Group):
     """Turns :class:`UserError`, an ``OSError`` of a full disk or an unwritable location
     and a machine limit met anywhere, into a one-line message and a non-zero exit; Ctrl-C into
@@ -78,21 +99,19 @@ class _Group(click.Group):
         _handle_sigterm()
         try:
             return super().invoke(ctx)
-        except UserError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(err.exit_code)
         except Exception as err:  # noqa: BLE001 - only those told in one line are caught
+            if _interrupted(err):
+                _exit_interrupted()
+            if isinstance(err, UserError):
+                click.echo(f"error: {err}", err=True)
+                sys.exit(err.exit_code)
             message = one_line(err)
             if message is None:
                 raise
             click.echo(f"error: {message}", err=True)
             sys.exit(UserError.exit_code)
         except KeyboardInterrupt:
-            if _TERMINATED:
-                click.echo("terminated (SIGTERM)", err=True)
-                sys.exit(128 + signal.SIGTERM)
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+            _exit_interrupted()
         finally:
             # The command is over and the process is about to end: the garbage
             # collector's last passes over a Beam- or TensorFlow-sized heap (a noticeable

@@ -139,3 +139,30 @@ def test_tmpdir_is_probed_before_sigterm_is_handled(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[<Handlers.SIG_DFL: 0>]"
     assert [p.name for p in tmp_path.iterdir()] == ["s.txt"]
+
+
+def test_an_interrupt_another_error_was_made_of_is_told_as_the_interrupt(monkeypatch):
+    # A SIGTERM that lands while a C extension is imported (sentencepiece's, as spm-train
+    # starts) surfaces as "ImportError: initialization failed" caused by the interrupt.
+    import click
+    from click.testing import CliRunner
+
+    from albert_data import cli
+
+    @click.group(cls=cli._Group)
+    def group():
+        pass
+
+    @group.command()
+    def work():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    monkeypatch.setattr(cli, "_TERMINATED", [])
+    result = CliRunner().invoke(group, ["work"])
+    assert (result.exit_code, result.stderr) == (130, "interrupted\n")
+    monkeypatch.setattr(cli, "_TERMINATED", [signal.SIGTERM])
+    result = CliRunner().invoke(group, ["work"])
+    assert (result.exit_code, result.stderr) == (143, "terminated (SIGTERM)\n")
