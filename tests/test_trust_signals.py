@@ -91,7 +91,10 @@ def test_split_sentences_locally_and_spm_train(big_raw, tmp_path):
     assert terminate(proc) == ["terminated (SIGTERM)"]
     assert not out.parent.exists()
     prefix = tmp_path / "vocab" / "sp"
-    proc = start(["spm-train", big_raw, "--model-prefix", prefix, "--no-progress"], tmp)
+    # A vocabulary this sample can give, so the run is still training when SIGTERM comes
+    # (30 000 pieces end it with an error at once, which could come first).
+    args = ["spm-train", big_raw, "--model-prefix", prefix, "--vocab-size", 2000]
+    proc = start([*args, "--no-progress"], tmp)
     wait_for(lambda: (prefix.parent / ".albert-data-claim-sp.json").exists(), proc)
     assert terminate(proc)[-1] == "terminated (SIGTERM)"
     assert not prefix.parent.exists() and list(tmp.iterdir()) == []
@@ -166,3 +169,41 @@ def test_an_interrupt_another_error_was_made_of_is_told_as_the_interrupt(monkeyp
     monkeypatch.setattr(cli, "_TERMINATED", [signal.SIGTERM])
     result = CliRunner().invoke(group, ["work"])
     assert (result.exit_code, result.stderr) == (143, "terminated (SIGTERM)\n")
+
+
+LANDS_IN_MKDTEMP = """
+import os, signal, sys, tempfile
+from albert_data.jobs.beam_console import private_temp_dir, quiet_console
+def on_term(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, on_term)
+real = {"mkdtemp": tempfile.mkdtemp, "mkstemp": tempfile.mkstemp}
+def landing(name):
+    def make(*args, **kwargs):  # the SIGTERM lands just after the file system call
+        made = real[name](*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(100))
+        return made
+    return make
+tempfile.mkdtemp, tempfile.mkstemp = landing("mkdtemp"), landing("mkstemp")
+for enter in (private_temp_dir, lambda: quiet_console(enabled=True)):
+    try:
+        with enter():
+            print("the block ran")
+    except KeyboardInterrupt:
+        pass
+print(sorted(os.listdir(sys.argv[1])))
+"""
+
+
+def test_a_sigterm_as_the_run_makes_its_temporary_files_leaves_none(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", LANDS_IN_MKDTEMP, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["[]"]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 
 
@@ -41,13 +43,19 @@ def quiet_console(*, enabled: bool):
         yield Console(sys.stderr)
         return
     sys.stderr.flush()
-    saved = os.dup(2)
-    fd, log_path = tempfile.mkstemp(prefix="albert-data-beam-", suffix=".log")
-    real = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
-    os.dup2(fd, 2)
-    os.close(fd)
+    held = _HeldInterrupts()
+    try:
+        saved = os.dup(2)
+        fd, log_path = tempfile.mkstemp(prefix="albert-data-beam-", suffix=".log")
+        real = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+        os.dup2(fd, 2)
+        os.close(fd)
+    except BaseException:
+        held.release()
+        raise
     keep = False
     try:
+        held.release()
         yield Console(real, log_path)
     except KeyboardInterrupt:
         _silence_beam_threads()
@@ -99,11 +107,17 @@ def private_temp_dir():
     run otherwise."""
     import shutil
 
-    root = tempfile.mkdtemp(prefix="albert-data-run-")
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"] = root
-    tempfile.tempdir = root
+    held = _HeldInterrupts()
     try:
+        root = tempfile.mkdtemp(prefix="albert-data-run-")
+    except BaseException:
+        held.release()
+        raise
+    try:
+        os.environ["TMPDIR"] = root
+        tempfile.tempdir = root
+        held.release()
         yield root
     finally:
         tempfile.tempdir = saved_dir
@@ -112,3 +126,30 @@ def private_temp_dir():
         else:
             os.environ["TMPDIR"] = saved_env
         shutil.rmtree(root, ignore_errors=True)
+
+
+class _HeldInterrupts:
+    """Ctrl-C and SIGTERM held from here until :meth:`release`, which restores their
+    handlers and re-raises one that came meanwhile: what a run creates in the temporary
+    directory (its log, its root) is then always inside the ``try`` that removes it. A
+    SIGTERM landing between ``mkdtemp`` and the ``try`` left an empty
+    ``albert-data-run-*`` behind (``tests/test_trust_signals.py`` met it)."""
+
+    def __init__(self):
+        self.pending: list[int] = []
+        self.saved: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread handles signals
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:  # None: not installed from Python
+                self.saved[signum] = signal.signal(signum, self._hold)
+
+    def _hold(self, signum, _frame) -> None:
+        self.pending.append(signum)
+
+    def release(self) -> None:
+        saved, self.saved = self.saved, {}
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        if self.pending:
+            signal.raise_signal(self.pending[0])
