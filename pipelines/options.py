@@ -172,8 +172,10 @@ def _check_dry_run_locations(runner: str | None, args: list[str]) -> None:
 
 
 def direct_runner(options, warm=None):
-    """The DirectRunner's engine, ``FnApiRunner``, for ``options``; with ``warm`` (a
-    started :class:`pipelines.workers.WarmWorkers`) its workers are those processes.
+    """The DirectRunner's engine, ``FnApiRunner`` (as :class:`pipelines.local_runner.LocalRunner`,
+    which gives a stage's bundles only to workers with input), for ``options``; with
+    ``warm`` (a started :class:`pipelines.workers.WarmWorkers`) its workers are those
+    processes.
 
     The same runner ``DirectRunner`` picks for these pipelines, without its choice:
     Beam's DirectRunner first translates the pipeline for the Prism runner and tries to
@@ -183,12 +185,14 @@ def direct_runner(options, warm=None):
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
+    from pipelines.local_runner import LocalRunner
+
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = fn_runner.ExtendedProvisionInfo(
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
     )
     environment = warm.environment(options) if warm is not None else None
-    return fn_runner.FnApiRunner(default_environment=environment, provision_info=provision)
+    return LocalRunner(default_environment=environment, provision_info=provision)
 
 
 def check_paths_for_runner(runner: str | None, paths: dict[str, list[str]]) -> None:
