@@ -66,7 +66,9 @@ def _next_bundle_on_first_worker(workers: int) -> None:
     that the next bundle lands on the first worker. Stages run one at a time, and a
     single bundle is all this stage runs, so no other bundle takes a number between."""
     with fn_runner.BundleManager._lock:
-        fn_runner.BundleManager._uid_counter += -(fn_runner.BundleManager._uid_counter + 1) % workers
+        fn_runner.BundleManager._uid_counter += (
+            -(fn_runner.BundleManager._uid_counter + 1) % workers
+        )
 
 
 class LocalRunner(fn_runner.FnApiRunner):
