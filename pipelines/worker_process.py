@@ -9,10 +9,10 @@ runs Beam's own SDK harness on it until the runner closes the control channel, a
 exits without the interpreter's last garbage collections (the runner does not wait for
 them).
 
-The modules of the pipeline's DoFns are not imported ahead: the runner's first stage
-waits for every worker to answer, so the worker answers as soon as Beam is imported, and
-the DoFns' modules are imported when the harness unpickles them, while the other
-workers are already reading their byte ranges (``pipelines.lanes``).
+The modules of the pipeline's DoFns are not imported ahead: the worker answers as soon
+as Beam is imported, and the DoFns' modules are imported when the harness unpickles
+them, while the launcher's worker already reads byte ranges (``pipelines.lanes``; the
+small stages before them run on the launcher's worker alone, ``pipelines.local_runner``).
 
 Ctrl-C is the launcher's to handle: this process ignores SIGINT and ends when the
 launcher closes its standard input, kills it, or is gone.
