@@ -12,9 +12,11 @@ first byte range 0.07 s, most of it spent waiting on the worker process.
 
 :class:`LocalRunner` runs a stage whose input falls in one worker's share as a single
 bundle on the first worker, which with warm workers (``pipelines.workers``) is the
-harness in the launcher's own process, already connected. A stage with input for more
-than one worker runs as Beam runs it. A runner may give a worker no bundle at all
-(Beam's model promises nothing per worker), so the output is the same; stages with
+harness in the launcher's own process, already connected. A stage with input for some
+but not all workers runs one bundle per busy share, in parallel as Beam runs them, and
+none for the others: 64 workers writing 4 shards run 4 bundles, not 64. A stage with
+input for every worker runs as Beam runs it. A runner may give a worker no bundle at
+all (Beam's model promises nothing per worker), so the output is the same; stages with
 timers are left to Beam.
 """
 
@@ -24,26 +26,35 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 
 class _BusyWorkersOnly(fn_runner.ParallelBundleManager):
-    """Beam's parallel bundle manager, except that a bundle whose input is all in one
-    share runs once, on the first worker, instead of once per worker."""
+    """Beam's parallel bundle manager, except that only the shares with input run: a
+    bundle whose input is all in one share runs once, on the first worker, and one with
+    input in some shares runs once per busy share."""
 
     def process_bundle(
         self, inputs, expected_outputs, fired_timers, expected_output_timers, dry_run=False
     ):
+        args = (expected_outputs, fired_timers, expected_output_timers, dry_run)
         if fired_timers or expected_output_timers:
-            return super().process_bundle(
-                inputs, expected_outputs, fired_timers, expected_output_timers, dry_run
-            )
+            return super().process_bundle(inputs, *args)
         shares = {name: buffer.partition(self._num_workers) for name, buffer in inputs.items()}
         busy = [
             index
             for index in range(self._num_workers)
             if any(any(chunk for chunk in share[index]) for share in shares.values())
         ]
+        if len(busy) == self._num_workers:
+            return super().process_bundle(inputs, *args)
         if len(busy) > 1:
-            return super().process_bundle(
-                inputs, expected_outputs, fired_timers, expected_output_timers, dry_run
+            # Beam's own parallel manager, over the busy shares only; its bundles take
+            # consecutive workers, so they still run on as many workers as there are.
+            manager = fn_runner.ParallelBundleManager(
+                self.bundle_context_manager,
+                self._progress_frequency,
+                cache_token_generator=self._cache_token_generator,
             )
+            manager._num_workers = len(busy)
+            picked = {name: _Shares([share[i] for i in busy]) for name, share in shares.items()}
+            return manager.process_bundle(picked, *args)
         index = busy[0] if busy else 0
         manager = fn_runner.BundleManager(
             self.bundle_context_manager,
@@ -51,13 +62,20 @@ class _BusyWorkersOnly(fn_runner.ParallelBundleManager):
             cache_token_generator=self._cache_token_generator,
         )
         _next_bundle_on_first_worker(len(self.bundle_context_manager.worker_handlers))
-        return manager.process_bundle(
-            {name: share[index] for name, share in shares.items()},
-            expected_outputs,
-            fired_timers,
-            expected_output_timers,
-            dry_run,
-        )
+        return manager.process_bundle({name: share[index] for name, share in shares.items()}, *args)
+
+
+class _Shares:
+    """Shares of a buffer already partitioned, handed on as a buffer partitioned into
+    exactly that many parts (all ``ParallelBundleManager`` asks of its inputs)."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+
+    def partition(self, n: int) -> list:
+        if n != len(self.parts):
+            raise ValueError(f"{len(self.parts)} shares asked as {n}")
+        return self.parts
 
 
 def _next_bundle_on_first_worker(workers: int) -> None:

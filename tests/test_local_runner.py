@@ -1,7 +1,9 @@
 """``pipelines.local_runner``: with two workers, a stage whose input is one element runs
 as one bundle on the launcher's own worker (Beam's runner sends the other worker an
 empty bundle and waits for it); a stage with input for both workers still runs on both.
-A real two-worker ``FnApiRunner`` run on warm workers, as the fast path runs it."""
+With three workers, a stage with input for two runs two bundles, on two workers, and
+none on the third. Real ``FnApiRunner`` runs on warm workers, as the fast path runs
+them."""
 
 from __future__ import annotations
 
@@ -42,7 +44,9 @@ def _bundles(directory, stage: str) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def test_one_element_stages_run_once_on_the_launcher_and_keyed_ones_on_both(tmp_path):
+def _run(tmp_path, workers: int):
+    """The pipeline on ``workers`` warm workers: (the bundles' directory, the worker
+    processes' ids)."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.options import direct_runner
@@ -51,8 +55,8 @@ def test_one_element_stages_run_once_on_the_launcher_and_keyed_ones_on_both(tmp_
     marks = tmp_path / "bundles"
     marks.mkdir()
     out = tmp_path / "out"
-    options = PipelineOptions(direct_num_workers=2, direct_running_mode="in_memory")
-    with WarmWorkers(2) as warm:
+    options = PipelineOptions(direct_num_workers=workers, direct_running_mode="in_memory")
+    with WarmWorkers(workers) as warm:
         pipeline = beam.Pipeline(runner=direct_runner(options, warm), options=options)
         (
             pipeline
@@ -65,11 +69,29 @@ def test_one_element_stages_run_once_on_the_launcher_and_keyed_ones_on_both(tmp_
             | beam.Map(lambda n: out.write_text(str(n)))
         )
         pipeline.run().wait_until_finish()
-        worker = warm.processes[0].pid
+        processes = [process.pid for process in warm.processes]
     assert out.read_text() == "2"
+    return marks, processes
+
+
+def test_one_element_stages_run_once_on_the_launcher_and_keyed_ones_on_both(tmp_path):
+    marks, (worker,) = _run(tmp_path, 2)
     launcher = os.getpid()
     # A Create's impulse and a global count: one element, one bundle, in this process.
     assert _bundles(marks, "impulse") == [(launcher, 2)]
     assert _bundles(marks, "total") == [(launcher, 1)]
     # Two keys: one for each worker, as Beam splits them.
     assert _bundles(marks, "keyed") == sorted([(launcher, 1), (worker, 1)])
+
+
+def test_a_stage_with_input_for_two_of_three_workers_runs_two_bundles(tmp_path):
+    marks, workers = _run(tmp_path, 3)
+    launcher = os.getpid()
+    assert _bundles(marks, "impulse") == [(launcher, 2)]
+    assert _bundles(marks, "total") == [(launcher, 1)]
+    # Two keys, three workers: Beam's runner would also send the third worker an empty
+    # bundle. Here each key is one bundle, each on its own worker, and nothing else runs.
+    keyed = _bundles(marks, "keyed")
+    assert [count for _, count in keyed] == [1, 1]
+    assert len({pid for pid, _ in keyed}) == 2
+    assert {pid for pid, _ in keyed} <= {launcher, *workers}
