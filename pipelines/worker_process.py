@@ -57,9 +57,10 @@ def main(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(os.getppid())
     sdk_worker_main = import_beam(lean=args == ["--lean"])
-    from pipelines import beam_caches
+    from pipelines import beam_caches, state_sampling
 
     beam_caches.install()
+    state_sampling.install()
     gc.freeze()  # what is imported stays: later collections need not walk it
     line = sys.stdin.readline()
     if not line.strip():
