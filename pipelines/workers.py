@@ -28,6 +28,21 @@ import threading
 STOP_SECONDS = 10.0
 
 
+# A worker is one core's worth of work: its numpy (which Beam imports) need not start a
+# BLAS thread for every core of the machine. OpenBLAS starts them when numpy is imported
+# and they spin there (~0.05 s of a second core per process, measured), while the other
+# workers and the launcher are importing too; with 64 workers that would be 64 × 63
+# threads, against the machine's limit on a user's threads. Nothing a worker runs calls
+# BLAS. A user's own setting wins.
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def worker_environment(environ) -> dict[str, str]:
+    """The environment of a worker process: the launcher's, with :data:`SINGLE_THREADED`
+    where the user has not set those variables."""
+    return {**SINGLE_THREADED, **environ}
+
+
 class WarmWorkers:
     """``count`` workers: one in this process, ``count - 1`` processes importing Beam
     (``lean``: without its optional IO, see ``pipelines.lean_beam``), started at once; a
@@ -63,6 +78,7 @@ class WarmWorkers:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             cwd=os.getcwd(),
+            env=worker_environment(os.environ),
         )
 
     def environment(self, options):
