@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+
+from albert_data.jobs.interrupts import HeldInterrupts
 
 
 @dataclass
@@ -43,7 +44,7 @@ def quiet_console(*, enabled: bool):
         yield Console(sys.stderr)
         return
     sys.stderr.flush()
-    held = _HeldInterrupts()
+    held = HeldInterrupts()
     try:
         saved = os.dup(2)
         fd, log_path = tempfile.mkstemp(prefix="albert-data-beam-", suffix=".log")
@@ -93,7 +94,6 @@ def _silence_beam_threads() -> None:
     """After Ctrl-C the runner's threads die one by one with tracebacks and log lines;
     the command is ending, so none of that reaches the console."""
     import logging
-    import threading
 
     logging.disable(logging.CRITICAL)
     threading.excepthook = lambda args: None
@@ -108,7 +108,7 @@ def private_temp_dir():
     import shutil
 
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
-    held = _HeldInterrupts()
+    held = HeldInterrupts()
     try:
         root = tempfile.mkdtemp(prefix="albert-data-run-")
     except BaseException:
@@ -126,30 +126,3 @@ def private_temp_dir():
         else:
             os.environ["TMPDIR"] = saved_env
         shutil.rmtree(root, ignore_errors=True)
-
-
-class _HeldInterrupts:
-    """Ctrl-C and SIGTERM held from here until :meth:`release`, which restores their
-    handlers and re-raises one that came meanwhile: what a run creates in the temporary
-    directory (its log, its root) is then always inside the ``try`` that removes it. A
-    SIGTERM landing between ``mkdtemp`` and the ``try`` left an empty
-    ``albert-data-run-*`` behind (``tests/test_trust_signals.py`` met it)."""
-
-    def __init__(self):
-        self.pending: list[int] = []
-        self.saved: dict = {}
-        if threading.current_thread() is not threading.main_thread():
-            return  # only the main thread handles signals
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not None:  # None: not installed from Python
-                self.saved[signum] = signal.signal(signum, self._hold)
-
-    def _hold(self, signum, _frame) -> None:
-        self.pending.append(signum)
-
-    def release(self) -> None:
-        saved, self.saved = self.saved, {}
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
-        if self.pending:
-            signal.raise_signal(self.pending[0])

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
+from albert_data.jobs.interrupts import HeldInterrupts
 
 WORK_PREFIX = ".albert-data-"
 OWNER_FILE = "owner.json"
@@ -430,10 +431,21 @@ def claimed(
     if not enabled:
         yield None
         return
-    claim = Claim.acquire(
-        output, directory=directory, command=command, take_over=take_over, say=say, public=public
-    )
+    held = HeldInterrupts()  # a signal now would leave the claim file and its directory
     try:
+        claim = Claim.acquire(
+            output,
+            directory=directory,
+            command=command,
+            take_over=take_over,
+            say=say,
+            public=public,
+        )
+    except BaseException:
+        held.release()
+        raise
+    try:
+        held.release()
         yield claim
     except Exception:
         with contextlib.suppress(OSError):
