@@ -173,7 +173,8 @@ def _check_dry_run_locations(runner: str | None, args: list[str]) -> None:
 
 def direct_runner(options, warm=None):
     """The DirectRunner's engine, ``FnApiRunner`` (as :class:`pipelines.local_runner.LocalRunner`,
-    which gives a stage's bundles only to workers with input), for ``options``; with
+    which gives a stage's bundles only to workers with input, and with this process's
+    state samplers on a short period, ``pipelines.state_sampling``), for ``options``; with
     ``warm`` (a started :class:`pipelines.workers.WarmWorkers`) its workers are those
     processes.
 
@@ -185,7 +186,10 @@ def direct_runner(options, warm=None):
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
+    from pipelines import state_sampling
     from pipelines.local_runner import LocalRunner
+
+    state_sampling.install()
 
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = fn_runner.ExtendedProvisionInfo(

@@ -15,9 +15,9 @@ bundle on each of two workers ends on the later of two such waits. On ``make ben
 :func:`install` makes the samplers of this process sample every :data:`PERIOD_MS` at
 most: a bundle's end waits that long at most, and a sampler wakes 100 times a second
 instead of 5 (a lock and an addition each, without the GIL). The msecs figures are as
-before, only finer. The launcher (:mod:`albert_data.jobs.beam_job`) and the warm
-workers (:mod:`pipelines.worker_process`) install it on the DirectRunner's fast path;
-other runners' workers are Beam's own. ``tests/test_state_sampling.py`` checks the
+before, only finer. The fast path's runner (``pipelines.options.direct_runner``, for
+the launcher's own worker) and the warm workers (:mod:`pipelines.worker_process`)
+install it; Beam's stock DirectRunner and other runners' workers are Beam's own. ``tests/test_state_sampling.py`` checks the
 period a running bundle's sampler has, in both.
 """
 

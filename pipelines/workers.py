@@ -33,7 +33,7 @@ STOP_SECONDS = 10.0
 # and they spin there (~0.05 s of a second core per process, measured), while the other
 # workers and the launcher are importing too; with 64 workers that would be 64 × 63
 # threads, against the machine's limit on a user's threads. Nothing a worker runs calls
-# BLAS. A user's own setting wins.
+# BLAS. A user's own OPENBLAS_NUM_THREADS wins.
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1"}
 
 

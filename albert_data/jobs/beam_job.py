@@ -323,18 +323,16 @@ def _warm_workers(settings: BeamSettings, spec: JobSpec, lean: bool):
 
 def _pipeline(settings: BeamSettings, spec: JobSpec, *, warm=None, lanes=None):
     """The job's pipeline, built; on the DirectRunner's fast path run by its
-    ``FnApiRunner`` built here (with Beam's per-object caches, ``pipelines.beam_caches``,
-    and a short state-sampling period, ``pipelines.state_sampling``)."""
+    ``FnApiRunner`` built here (with Beam's per-object caches, ``pipelines.beam_caches``)."""
     import apache_beam as beam
 
     from pipelines.options import build_options, direct_runner
 
     fast = settings.direct and settings.fast_path
     if fast:
-        from pipelines import beam_caches, state_sampling
+        from pipelines import beam_caches
 
         beam_caches.install()
-        state_sampling.install()
 
     options = build_options(
         runner=settings.runner,

@@ -27,9 +27,13 @@ class HeldInterrupts:
         self.saved: dict = {}
         if threading.current_thread() is not threading.main_thread():
             return
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not None:  # None: not installed from Python
-                self.saved[signum] = signal.signal(signum, self._hold)
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(signum) is not None:  # None: not installed from Python
+                    self.saved[signum] = signal.signal(signum, self._hold)
+        except BaseException:  # a signal came while swapping: leave none held
+            self.release()
+            raise
 
     def _hold(self, signum, _frame) -> None:
         self.pending.append(signum)

@@ -431,7 +431,11 @@ def claimed(
     if not enabled:
         yield None
         return
-    held = HeldInterrupts()  # a signal now would leave the claim file and its directory
+    # A signal between the claim file's creation and the try below would leave the file
+    # and the directory made for it: held meanwhile. Not for a remote output, whose
+    # claim takes network round trips (and retries) that Ctrl-C must be able to cut
+    # short; a claim left there expires with its lease.
+    held = _NotHeld() if fileio.is_remote(output) else HeldInterrupts()
     try:
         claim = Claim.acquire(
             output,
@@ -453,6 +457,11 @@ def claimed(
         raise
     finally:
         claim.release()
+
+
+class _NotHeld:
+    def release(self) -> None:
+        pass
 
 
 def claim_is_live(path: str, run: str) -> bool:
