@@ -22,6 +22,7 @@ import click
 from albert_data import __version__, limits  # limits: loaded before memory runs out
 from albert_data.commands.numbers import check_numbers
 from albert_data.errors import UserError
+from albert_data.jobs import interrupts
 
 # (module in albert_data.commands, click command object name). A command is listed
 # here only once it really works.
@@ -36,7 +37,7 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-_TERMINATED: list[int] = []
+_TERMINATED = interrupts.TERMINATED  # shared with the job layer (outputs.publish)
 
 
 def one_line(err: BaseException) -> str | None:

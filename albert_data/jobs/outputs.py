@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
-from albert_data.jobs.interrupts import HeldInterrupts
+from albert_data.jobs.interrupts import HeldInterrupts, raise_if_terminated
 
 WORK_PREFIX = ".albert-data-"
 OWNER_FILE = "owner.json"
@@ -636,7 +636,10 @@ def clear_leftovers(parent: str, *, say: Callable[[str], None]) -> None:
 def publish(temps: list[str], finals: list[str], *, claims: list[Claim | None] = ()) -> None:
     """Rename every temporary output to its final name (the run has succeeded), once
     every claim is confirmed to be still this run's. A final name that is a local
-    directory (``export``'s formats) is replaced whole."""
+    directory (``export``'s formats) is replaced whole. A run that was sent SIGTERM
+    publishes nothing, even if the signal's interrupt was lost on the way
+    (:func:`albert_data.jobs.interrupts.raise_if_terminated`)."""
+    raise_if_terminated()
     for claim in claims:
         if claim is not None:
             claim.check_held()
