@@ -71,11 +71,12 @@ MIN_AUTO_RANGE_BYTES = 256 * 1024
 
 
 def auto_range_bytes(total_bytes: int) -> int:
-    """About 64 ranges for the input, each between 256 KiB and 64 MiB. A local runner
-    hands each worker an equal share of the ranges, so a worker's share differs from
-    the others' by up to a range: 64 of them keep that under 2% of the run (at 1 MiB, a
-    21 MB input had 21 ranges and one of two workers did 11 of them). A range costs
-    about a millisecond of its own (finding its first document, reporting progress)."""
+    """About 64 ranges for the input, each between 256 KiB and 64 MiB. The local fast
+    path's workers take the next range when ready (``pipelines.lanes``) and other runners
+    split them between their workers, so workers end up to a range apart: 64 of them
+    keep that under 2% of a two-worker run (at 1 MiB, a 21 MB input had 21 ranges and
+    one of two workers did 11 of them). A range costs about a millisecond of its own
+    (finding its first document, reporting progress)."""
     return min(64 * 1024 * 1024, max(MIN_AUTO_RANGE_BYTES, total_bytes // 64))
 
 
