@@ -62,6 +62,7 @@ def _on_sigterm(signum, _frame) -> None:
 
 
 def _handle_sigterm() -> None:
+    _TERMINATED.clear()  # a command run earlier in this process (tests) is not this one
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
 
