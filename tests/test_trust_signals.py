@@ -226,6 +226,22 @@ def test_a_sigterm_as_the_run_makes_its_temporary_files_leaves_none(tmp_path):
     assert proc.stdout.splitlines() == ["[]"]
 
 
+def _sample_is_terminated_leaving_nothing(probe: str, tmp_path) -> None:
+    """Run ``probe`` (a script running ``albert-data sample -o ARGV[1]`` with a SIGTERM
+    arranged inside) with $TMPDIR in ``tmp_path``: one line, exit 143, nothing left."""
+    out = tmp_path / "s" / "raw.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=120,
+    )
+    assert proc.returncode == 143, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "terminated (SIGTERM)"
+    assert not out.parent.exists() and list(tmp_path.iterdir()) == []
+
+
 PROBE_CLAIM = """
 import signal, sys
 from albert_data import cli
@@ -244,17 +260,7 @@ def test_sigterm_as_the_claim_is_taken_leaves_nothing(tmp_path):
     # Between the claim file's creation and the block that removes it, a SIGTERM left the
     # claim file and the directory made for it (about 1 run in 40 of spm-train signalled
     # as soon as its claim appeared): the signal is held until the block is entered.
-    out = tmp_path / "s" / "raw.txt"
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE_CLAIM, str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        timeout=120,
-    )
-    assert proc.returncode == 143, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "terminated (SIGTERM)"
-    assert not out.parent.exists() and list(tmp_path.iterdir()) == []
+    _sample_is_terminated_leaving_nothing(PROBE_CLAIM, tmp_path)
 
 
 PROBE_SWALLOWED = """
@@ -277,17 +283,7 @@ cli.main()
 def test_a_sigterm_whose_interrupt_was_lost_still_publishes_nothing(tmp_path):
     # A SIGTERM landing in numpy.random's import (Cython) had its KeyboardInterrupt
     # swallowed there, and spm-train went on to publish its outputs and exit 0.
-    out = tmp_path / "s" / "raw.txt"
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE_SWALLOWED, str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        timeout=120,
-    )
-    assert proc.returncode == 143, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "terminated (SIGTERM)"
-    assert not out.parent.exists() and list(tmp_path.iterdir()) == []
+    _sample_is_terminated_leaving_nothing(PROBE_SWALLOWED, tmp_path)
 
 
 def test_a_sigterm_recorded_by_an_earlier_command_does_not_stop_the_next(tmp_path):

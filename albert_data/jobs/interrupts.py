@@ -35,12 +35,12 @@ def raise_if_terminated() -> None:
 
 class HeldInterrupts:
     """Ctrl-C and SIGTERM held from here until :meth:`release` (only in the main thread,
-    which alone handles signals; elsewhere this does nothing)."""
+    which alone handles signals, and when ``enabled``; otherwise this does nothing)."""
 
-    def __init__(self):
+    def __init__(self, *, enabled: bool = True):
         self.pending: list[int] = []
         self.saved: dict = {}
-        if threading.current_thread() is not threading.main_thread():
+        if not enabled or threading.current_thread() is not threading.main_thread():
             return
         try:
             for signum in (signal.SIGINT, signal.SIGTERM):

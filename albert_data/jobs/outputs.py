@@ -435,7 +435,7 @@ def claimed(
     # and the directory made for it: held meanwhile. Not for a remote output, whose
     # claim takes network round trips (and retries) that Ctrl-C must be able to cut
     # short; a claim left there expires with its lease.
-    held = _NotHeld() if fileio.is_remote(output) else HeldInterrupts()
+    held = HeldInterrupts(enabled=not fileio.is_remote(output))
     try:
         claim = Claim.acquire(
             output,
@@ -457,11 +457,6 @@ def claimed(
         raise
     finally:
         claim.release()
-
-
-class _NotHeld:
-    def release(self) -> None:
-        pass
 
 
 def claim_is_live(path: str, run: str) -> bool:
