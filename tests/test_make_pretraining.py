@@ -335,6 +335,26 @@ def test_automatic_byte_ranges_keep_workers_busy():
     assert auto_range_bytes(4_000_000) == 256 * 1024  # 16 ranges of 256 KiB
     assert auto_range_bytes(100 * 1024**3) == 64 * 1024 * 1024
     assert auto_range_bytes(10) == 256 * 1024
+    # Up to 8 workers the default stays at 64 ranges; beyond, 8 ranges per worker.
+    assert auto_range_bytes(21_600_000, 8) == 337_500
+    assert auto_range_bytes(1_000_000_000, 64) == 1_000_000_000 // 512
+    assert auto_range_bytes(21_600_000, 64) == 256 * 1024  # never under 256 KiB
+    assert auto_range_bytes(100 * 1024**3, 64) == 64 * 1024 * 1024
+
+
+def test_many_workers_get_several_ranges_each(tmp_path):
+    """On a machine with many cores the input is cut for its workers: 16 workers get
+    8 ranges each where 64 ranges would leave them 4, and a remote runner (which
+    chooses its own workers) keeps the default of 64."""
+    from albert_data.jobs.beam_job import BeamSettings, plan_inputs
+
+    corpus = tmp_path / "big.txt"
+    corpus.write_bytes(b"One sentence of a document.\nAnother one.\n\n" * 800_000)  # 36 MB
+    files = [str(corpus)]
+    assert len(plan_inputs(files, BeamSettings(num_workers=16)).ranges) == 128
+    assert len(plan_inputs(files, BeamSettings(num_workers=2)).ranges) == 64
+    assert len(plan_inputs(files, BeamSettings(runner="DataflowRunner")).ranges) == 64
+    assert BeamSettings(num_workers=16).workers_for(128) == 16
 
 
 def test_summary_names_every_loss_in_words(sample_en, tmp_path):

@@ -107,7 +107,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     "--range-bytes",
     default=None,
     type=int,
-    help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
+    help="Files are read in parallel in byte ranges of this size (default: 1/64 of the input, or 1/8 of a worker's share with more than 8 workers; 256 KB to 64 MB).",
 )
 @option(
     "--shuffle",

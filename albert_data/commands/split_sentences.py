@@ -71,7 +71,7 @@ REQUEST = "albert_data.jobs.split_sentences:SplitSentencesRequest"
     "--range-bytes",
     type=click.IntRange(min=1),
     default=None,
-    help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, 256 KB to 64 MB).",
+    help="With --runner: files are read in parallel in byte ranges of this size (default: 1/64 of the input, or 1/8 of a worker's share with more than 8 workers; 256 KB to 64 MB).",
 )
 @option(
     "--shuffle",

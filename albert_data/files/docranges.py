@@ -68,16 +68,23 @@ def plan_ranges(path: str, size: int, *, range_bytes: int = DEFAULT_RANGE_BYTES)
 
 
 MIN_AUTO_RANGE_BYTES = 256 * 1024
+MAX_AUTO_RANGE_BYTES = 64 * 1024 * 1024
+MIN_AUTO_RANGES = 64
+RANGES_PER_WORKER = 8
 
 
-def auto_range_bytes(total_bytes: int) -> int:
-    """About 64 ranges for the input, each between 256 KiB and 64 MiB. The local fast
-    path's workers take the next range when ready (``pipelines.lanes``) and other runners
-    split them between their workers, so workers end up to a range apart: 64 of them
-    keep that under 2% of a two-worker run (at 1 MiB, a 21 MB input had 21 ranges and
-    one of two workers did 11 of them). A range costs about a millisecond of its own
-    (finding its first document, reporting progress)."""
-    return min(64 * 1024 * 1024, max(MIN_AUTO_RANGE_BYTES, total_bytes // 64))
+def auto_range_bytes(total_bytes: int, workers: int = 1) -> int:
+    """About 64 ranges for the input, or 8 per worker for more than 8 workers, each
+    between 256 KiB and 64 MiB. The local fast path's workers take the next range when
+    ready (``pipelines.lanes``) and other runners split them between their workers, so
+    workers end up to a range apart: 64 of them keep that under 2% of a two-worker run
+    (at 1 MiB, a 21 MB input had 21 ranges and one of two workers did 11 of them), and
+    8 per worker keep it under 1/8 of a worker's share on a machine with many cores,
+    where 64 ranges would leave each worker one range and the run as long as its
+    slowest range. A range costs about a millisecond of its own (finding its first
+    document, reporting progress). Which ranges a run reads does not change its output."""
+    ranges = max(MIN_AUTO_RANGES, RANGES_PER_WORKER * max(1, workers))
+    return min(MAX_AUTO_RANGE_BYTES, max(MIN_AUTO_RANGE_BYTES, total_bytes // ranges))
 
 
 def is_blank(line: bytes) -> bool:

@@ -61,6 +61,15 @@ class BeamSettings:
                 return True
         return False
 
+    @property
+    def requested_workers(self) -> int:
+        """The workers the input is cut into ranges for: on the DirectRunner
+        ``--num-workers`` (default: every core); elsewhere 1, the runner's choice, which
+        the default of 64 ranges serves (see ``auto_range_bytes``)."""
+        if not self.direct:
+            return 1
+        return self.num_workers or os.cpu_count() or 1
+
     def workers_for(self, ranges: int | None) -> int | None:
         """Worker processes for a job reading ``ranges`` byte ranges: on the
         DirectRunner ``--num-workers`` (default: every core) but never more than there
@@ -69,7 +78,7 @@ class BeamSettings:
         elsewhere the user's ``--num-workers`` (``None``: the runner's choice)."""
         if not self.direct:
             return self.num_workers
-        workers = self.num_workers or os.cpu_count() or 1
+        workers = self.requested_workers
         return workers if ranges is None else max(1, min(workers, ranges))
 
     @property
@@ -151,9 +160,13 @@ def expand_inputs(patterns: list[str], settings: BeamSettings) -> list[str]:
 
 def plan_inputs(files: list[str], settings: BeamSettings, read=None) -> InputPlan:
     """Sizes and ranges (:func:`albert_data.text.input_plan.plan_inputs`) with the
-    settings' range size and dry run."""
+    settings' range size, workers and dry run."""
     return input_plan.plan_inputs(
-        files, read, range_bytes=settings.range_bytes, dry_run=settings.dry_run
+        files,
+        read,
+        range_bytes=settings.range_bytes,
+        workers=settings.requested_workers,
+        dry_run=settings.dry_run,
     )
 
 

@@ -52,18 +52,19 @@ def plan_inputs(
     read: ReadConfig | None = None,
     *,
     range_bytes: int | None = None,
+    workers: int = 1,
     dry_run: bool = False,
 ) -> InputPlan:
     """Sizes and the ranges to read for the layout ``read``, text cut in byte ranges of
-    ``range_bytes`` (default: :func:`auto_range_bytes` of the input); a dry run reads one
-    range per input, a remote one sized 0."""
+    ``range_bytes`` (default: :func:`auto_range_bytes` of the input for ``workers``
+    workers); a dry run reads one range per input, a remote one sized 0."""
     if dry_run:
         sizes = {f: 0 if fileio.is_remote(f) else fileio.file_size(f) for f in files}
         ranges = [(i, ByteRange(f, 0, -1)) for i, f in enumerate(files)]
         return InputPlan(files, sizes, ranges)
     read = read or ReadConfig()
     sizes = {f: fileio.file_size(f) for f in files}
-    step = range_bytes or auto_range_bytes(sum(sizes.values()))
+    step = range_bytes or auto_range_bytes(sum(sizes.values()), workers)
     ranges = [
         (i, r)
         for i, f in enumerate(files)
