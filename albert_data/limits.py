@@ -1,5 +1,7 @@
 """The machine's limits met by a run — memory, threads, open files — as one line naming
-the limit, its value and what to change (the CLI prints it; Beam's log is then of no use).
+the limit, its value and what to change (the CLI prints it; Beam's log is then of no use);
+and the processors a run may use (:func:`usable_cpus`), which decide its default number
+of workers and threads.
 
 A limit is recognised on the exception itself, along its causes, or, for a worker
 process whose exception reached the launcher as text, in that text.
@@ -8,6 +10,8 @@ process whose exception reached the launcher as text, in that text.
 from __future__ import annotations
 
 import errno
+import math
+import os
 import resource
 
 _MEMORY_TEXT = (
@@ -80,3 +84,81 @@ def files_line(code: int) -> str:
     limit = _limit(resource.RLIMIT_NOFILE)
     value = f" is {limit:,}" if limit is not None else ""
     return f"too many open files: the limit on open files (ulimit -n){value}; raise it (e.g. ulimit -n 4096) and re-run"
+
+
+def usable_cpus(cgroup_root: str = "/sys/fs/cgroup", self_cgroup: str = "/proc/self/cgroup") -> int:
+    """The processors this process can use, for its default number of workers: those it
+    may run on (its CPU affinity: ``taskset``, a batch scheduler's cpuset) and no more than
+    its cgroup's CPU quota allows (a container's ``--cpus``, a Kubernetes CPU limit),
+    rounded up. ``os.cpu_count()`` counts the whole host: a job given 8 of a 64-core
+    node's cores would otherwise start 64 workers, each with its own memory."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root, self_cgroup)
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
+def cgroup_cpu_quota(cgroup_root: str, self_cgroup: str) -> float | None:
+    """The CPU quota of this process's cgroup and its ancestors, in processors (cgroup v2
+    ``cpu.max``, v1 ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``); None without one."""
+    try:
+        with open(self_cgroup, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        lines = []
+    quotas = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # cgroup v2
+            quotas += [_v2_quota(d) for d in _cgroup_dirs(cgroup_root, path)]
+        elif "cpu" in controllers.split(","):  # cgroup v1
+            mount = os.path.join(cgroup_root, controllers)
+            if not os.path.isdir(mount):
+                mount = os.path.join(cgroup_root, "cpu")
+            quotas += [_v1_quota(d) for d in _cgroup_dirs(mount, path)]
+    if not lines:  # no /proc: the root's own limit, if any
+        quotas += [_v2_quota(cgroup_root), _v1_quota(os.path.join(cgroup_root, "cpu"))]
+    found = [q for q in quotas if q is not None]
+    return min(found) if found else None
+
+
+def _cgroup_dirs(mount: str, path: str) -> list[str]:
+    """The cgroup ``path`` under ``mount`` and its ancestors up to the mount, those that
+    exist (inside a container the path is often the host's, and only the mount is seen)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    dirs = [os.path.join(mount, *parts[:n]) for n in range(len(parts), -1, -1)]
+    return [d for d in dirs if os.path.isdir(d)]
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _v2_quota(directory: str) -> float | None:
+    text = _read(os.path.join(directory, "cpu.max"))
+    if not text:
+        return None
+    quota, _, period = text.partition(" ")
+    try:
+        return None if quota == "max" else int(quota) / int(period or 100_000)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _v1_quota(directory: str) -> float | None:
+    quota = _read(os.path.join(directory, "cpu.cfs_quota_us"))
+    period = _read(os.path.join(directory, "cpu.cfs_period_us"))
+    try:
+        if quota is None or int(quota) <= 0:
+            return None
+        return int(quota) / int(period or 100_000)
+    except (ValueError, ZeroDivisionError):
+        return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from albert_data.errors import UserError
+from albert_data.limits import usable_cpus
 from vocab.base import VocabError
 
 # The runners albert-data runs its pipelines on, by the name Beam gives them, with the
@@ -116,7 +116,7 @@ def build_options(
     )
     args = list(pass_through)
     if is_direct(runner):
-        workers = num_workers or os.cpu_count() or 1
+        workers = num_workers or usable_cpus()
         args = [
             "--runner=DirectRunner",
             "--direct_running_mode=multi_processing"

@@ -1,10 +1,13 @@
 """The machine's limits, set with the real prlimit: a local split into 300 shards under
 ulimit -n 128 works (and writes the bytes an unlimited run writes); running out of
 open files, of address space or of threads is one line naming the limit, and leaves
-nothing behind."""
+nothing behind. The default number of workers follows the processors a run may use
+(its CPU affinity, set with the real taskset, and its cgroup's CPU quota), not the
+host's count."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -128,3 +131,78 @@ def test_a_limit_met_by_a_worker_reaches_the_launcher_as_text():
     assert limits.describe(wrapped).startswith("too many open files: the limit on open files")
     assert limits.describe(RuntimeError("... MemoryError ...")).startswith("out of memory: ")
     assert limits.describe(RuntimeError("a bug")) is None
+
+
+def test_default_workers_follow_the_cpu_affinity(sample_en, tmp_path):
+    """A run confined to one processor (taskset, as a batch scheduler's cpuset does)
+    starts one worker, not one per processor of the host, and writes the same bytes."""
+    usable = limits.usable_cpus()
+    if usable < 2:
+        pytest.skip("needs a machine with two usable processors to confine a run to one")
+
+    def run(out, *prefix):
+        args = [str(BIN), "make-pretraining", str(sample_en["sentences"]), "-o", str(out)]
+        args += ["--spm-model", str(sample_en["spm"]), "--max-seq-length", "64"]
+        args += ["--max-predictions-per-seq", "10", "--dupe-factor", "1"]
+        args += ["--range-bytes", "1000", "--no-progress"]
+        proc = subprocess.run([*prefix, *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((out / "stats.json").read_text())["num_workers"]
+
+    assert run(tmp_path / "one", "taskset", "-c", str(min(os.sched_getaffinity(0)))) == 1
+    assert run(tmp_path / "all") == usable
+    one, every = (sorted((tmp_path / d).glob("*.tfrecord")) for d in ("one", "all"))
+    assert one and [p.read_bytes() for p in one] == [p.read_bytes() for p in every]
+
+
+def _cgroup_tree(root, files: dict[str, str]):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_cgroup_v2_quota_of_the_cgroup_and_its_ancestors(tmp_path):
+    root = tmp_path / "cgroup"
+    _cgroup_tree(
+        root,
+        {
+            "cpu.max": "max 100000\n",
+            "kubepods/cpu.max": "600000 100000\n",
+            "kubepods/pod1/cpu.max": "250000 100000\n",
+            "kubepods/pod1/app/cpu.max": "max 100000\n",
+        },
+    )
+    own = tmp_path / "self"
+    own.write_text("0::/kubepods/pod1/app\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 2.5
+    assert limits.usable_cpus(str(root), str(own)) == min(3, len(os.sched_getaffinity(0)))
+    own.write_text("0::/kubepods\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 6
+    own.write_text("0::/\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) is None
+    # Inside a container the path named is the host's; the container's own root is seen.
+    _cgroup_tree(root, {"cpu.max": "150000 100000\n"})
+    own.write_text("0::/host/path/not/mounted\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 1.5
+    assert limits.usable_cpus(str(root), str(own)) == min(2, len(os.sched_getaffinity(0)))
+
+
+def test_cgroup_v1_quota(tmp_path):
+    root = tmp_path / "cgroup"
+    own = tmp_path / "self"
+    own.write_text("4:memory:/x\n3:cpu,cpuacct:/docker/abc\n2:cpuset:/\n0::/\n")
+    _cgroup_tree(
+        root,
+        {
+            "cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
+            "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+            "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "50000\n",
+            "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+        },
+    )
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 0.5
+    assert limits.usable_cpus(str(root), str(own)) == 1  # half a processor: one worker
+    _cgroup_tree(root, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n"})
+    assert limits.cgroup_cpu_quota(str(root), str(own)) is None
+    assert limits.usable_cpus(str(root), str(own)) == len(os.sched_getaffinity(0))

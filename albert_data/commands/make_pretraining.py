@@ -101,7 +101,7 @@ PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
     "--num-workers",
     type=int,
     default=None,
-    help="DirectRunner worker processes (default: all cores).",
+    help="DirectRunner worker processes (default: the processors this process may use: its CPU affinity and its cgroup's CPU quota).",
 )
 @click.option(
     "--range-bytes",

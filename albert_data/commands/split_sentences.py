@@ -65,7 +65,7 @@ REQUEST = "albert_data.jobs.split_sentences:SplitSentencesRequest"
     "--num-workers",
     type=click.IntRange(min=1),
     default=None,
-    help="DirectRunner worker processes (default: all cores).",
+    help="DirectRunner worker processes (default: the processors this process may use: its CPU affinity and its cgroup's CPU quota).",
 )
 @click.option(
     "--range-bytes",

@@ -70,7 +70,12 @@ def _take(opts: dict, config: type) -> dict:
     "boundaries into pieces that fit (counted in the summary and the .json sidecar).",
 )
 @option("--seed", type=int, default_from=f"{REQUEST}.seed", help="Seed of the sample.")
-@click.option("--num-threads", type=click.IntRange(min=1), default=None, help="Default: all cores.")
+@click.option(
+    "--num-threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Default: the processors this process may use (CPU affinity, cgroup CPU quota).",
+)
 @option("--nfkc/--no-nfkc", default_from=f"{NORMALIZATION}.nfkc", help="Unicode NFKC first.")
 @option("--lower-case/--no-lower-case", default_from=f"{NORMALIZATION}.lower_case")
 @option("--strip-accents/--keep-accents", default_from=f"{NORMALIZATION}.strip_accents")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from albert_data.errors import UserError
 from albert_data.files import fileio
+from albert_data.limits import usable_cpus
 from albert_data.text import input_plan
 from albert_data.text.input_plan import InputPlan
 
@@ -64,15 +65,16 @@ class BeamSettings:
     @property
     def requested_workers(self) -> int:
         """The workers the input is cut into ranges for: on the DirectRunner
-        ``--num-workers`` (default: every core); elsewhere 1, the runner's choice, which
+        ``--num-workers`` (default: the processors this process may use,
+        :func:`albert_data.limits.usable_cpus`); elsewhere 1, the runner's choice, which
         the default of 64 ranges serves (see ``auto_range_bytes``)."""
         if not self.direct:
             return 1
-        return self.num_workers or os.cpu_count() or 1
+        return self.num_workers or usable_cpus()
 
     def workers_for(self, ranges: int | None) -> int | None:
         """Worker processes for a job reading ``ranges`` byte ranges: on the
-        DirectRunner ``--num-workers`` (default: every core) but never more than there
+        DirectRunner ``--num-workers`` (default: every usable processor) but never more than there
         are ranges, since a worker with nothing to read still costs a Python start and a
         Beam import (about a second) and one worker runs in the launcher's process;
         elsewhere the user's ``--num-workers`` (``None``: the runner's choice)."""

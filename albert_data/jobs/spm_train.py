@@ -25,6 +25,7 @@ from albert_data.files import fileio
 from albert_data.jobs.beam_job import BeamSettings, check_settings
 from albert_data.jobs.outputs import WorkDir, claimed, clear_leftovers, publish
 from albert_data.jobs.reporting import Heartbeat, StepProgress, say
+from albert_data.limits import usable_cpus
 from albert_data.text.normalize import Normalization
 from albert_data.text.rawtext import ReadConfig, ReadCounts, no_documents_problem, read_documents
 from vocab.spm_recipe import ALBERT_CONTROL_SYMBOLS, SpmRecipe
@@ -44,7 +45,7 @@ class SpmTrainRequest:
     normalization: Normalization = field(default_factory=Normalization)
     lang: str = "en"
     seed: int = 12345
-    num_threads: int | None = None  # None: all cores
+    num_threads: int | None = None  # None: every usable processor (limits.usable_cpus)
     jieba: bool = False
     overwrite: bool = False
     take_over: bool = False  # take over another run's live claim on --model-prefix
@@ -548,7 +549,7 @@ def _claimed_run(req: SpmTrainRequest, paths, claim, *, recipe, normalization, s
         )
     sentences = prepared.sentences
     facts = prepared.facts(recipe.max_sentence_length)
-    threads = req.num_threads or os.cpu_count() or 1
+    threads = req.num_threads or usable_cpus()
     train_start = time.monotonic()
     model = train(
         sentences, recipe, files, threads=threads, verbose=req.verbose, progress=req.progress

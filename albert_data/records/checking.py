@@ -15,7 +15,6 @@ the first broken frame stops the run as it does when the files are read one by o
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -325,8 +324,7 @@ def _joined(results: list[RangeResult]) -> bool:
 
 
 def local_workers() -> int:
-    """The processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """The processors this process may use (:func:`albert_data.limits.usable_cpus`)."""
+    from albert_data.limits import usable_cpus
+
+    return usable_cpus()
