@@ -56,7 +56,7 @@ from albert_data.jobs.reporting import LINE_EVERY
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes checking records  [default: one per processor]",
+    help="Processes checking records  [default: one per processor this process may use]",
 )
 @click.option(
     "--progress/--no-progress",
