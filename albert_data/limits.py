@@ -105,40 +105,59 @@ def usable_cpus(cgroup_root: str = "/sys/fs/cgroup", self_cgroup: str = "/proc/s
 def cgroup_cpu_quota(cgroup_root: str, self_cgroup: str) -> float | None:
     """The CPU quota of this process's cgroup and its ancestors, in processors (cgroup v2
     ``cpu.max``, v1 ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``); None without one."""
-    try:
-        with open(self_cgroup, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        lines = []
+    text = _read(self_cgroup)
+    lines = text.splitlines() if text else []
     quotas = []
     for line in lines:
         _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
         if controllers == "":  # cgroup v2
             quotas += [_v2_quota(d) for d in _cgroup_dirs(cgroup_root, path)]
         elif "cpu" in controllers.split(","):  # cgroup v1
-            mount = os.path.join(cgroup_root, controllers)
-            if not os.path.isdir(mount):
-                mount = os.path.join(cgroup_root, "cpu")
-            quotas += [_v1_quota(d) for d in _cgroup_dirs(mount, path)]
+            for mount in _v1_cpu_mounts(cgroup_root, controllers):
+                quotas += [_v1_quota(d) for d in _cgroup_dirs(mount, path)]
     if not lines:  # no /proc: the root's own limit, if any
-        quotas += [_v2_quota(cgroup_root), _v1_quota(os.path.join(cgroup_root, "cpu"))]
+        quotas.append(_v2_quota(cgroup_root))
+        quotas += [_v1_quota(mount) for mount in _v1_cpu_mounts(cgroup_root, "cpu")]
     found = [q for q in quotas if q is not None]
     return min(found) if found else None
+
+
+def _v1_cpu_mounts(cgroup_root: str, controllers: str) -> list[str]:
+    """Where cgroup v1's cpu controller is mounted: the directory named as
+    ``/proc/self/cgroup`` lists it (``cpu,cpuacct``), or any other directory of
+    ``cgroup_root`` whose comma-separated name includes ``cpu`` (``cpu``,
+    ``cpuacct,cpu``: distributions name and link them differently)."""
+    named = os.path.join(cgroup_root, controllers)
+    if os.path.isdir(named):
+        return [named]
+    try:
+        names = sorted(os.listdir(cgroup_root))
+    except OSError:
+        return []
+    return [
+        os.path.join(cgroup_root, name)
+        for name in names
+        if "cpu" in name.split(",") and os.path.isdir(os.path.join(cgroup_root, name))
+    ][:1]
 
 
 def _cgroup_dirs(mount: str, path: str) -> list[str]:
     """The cgroup ``path`` under ``mount`` and its ancestors up to the mount, those that
     exist (inside a container the path is often the host's, and only the mount is seen)."""
     parts = [p for p in path.strip("/").split("/") if p]
+    if ".." in parts:  # a cgroup outside this namespace: only the mount's own is seen
+        parts = []
     dirs = [os.path.join(mount, *parts[:n]) for n in range(len(parts), -1, -1)]
     return [d for d in dirs if os.path.isdir(d)]
 
 
 def _read(path: str) -> str | None:
+    """The text of ``path``, or None if it cannot be read; a cgroup's name may be any
+    bytes, which are kept (``surrogateescape``) rather than stopping the command."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             return fh.read().strip()
-    except OSError:
+    except (OSError, ValueError):
         return None
 
 

@@ -349,7 +349,7 @@ def test_many_workers_get_several_ranges_each(tmp_path):
     from albert_data.jobs.beam_job import BeamSettings, plan_inputs
 
     corpus = tmp_path / "big.txt"
-    corpus.write_bytes(b"One sentence of a document.\nAnother one.\n\n" * 800_000)  # 36 MB
+    corpus.write_bytes(b"One sentence of a document.\nAnother one.\n\n" * 800_000)  # 33.6 MB
     files = [str(corpus)]
     assert len(plan_inputs(files, BeamSettings(num_workers=16)).ranges) == 128
     assert len(plan_inputs(files, BeamSettings(num_workers=2)).ranges) == 64

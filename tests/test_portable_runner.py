@@ -200,10 +200,11 @@ def _shards(directory: Path) -> dict[str, bytes]:
 
 
 # What stats.json says about the run rather than the data (the vocabulary is compared by
-# its fingerprint, under "vocabulary").
+# its fingerprint, under "vocabulary"). The byte ranges are cut for the workers.
 RUN_FIELDS = {
     "runner",
     "num_workers",
+    "byte_ranges",
     "shuffle",
     "shuffle_intermediate",
     "beam_options",

@@ -135,24 +135,25 @@ def test_a_limit_met_by_a_worker_reaches_the_launcher_as_text():
 
 def test_default_workers_follow_the_cpu_affinity(sample_en, tmp_path):
     """A run confined to one processor (taskset, as a batch scheduler's cpuset does)
-    starts one worker, not one per processor of the host, and writes the same bytes."""
-    usable = limits.usable_cpus()
-    if usable < 2:
+    starts one worker, and one confined to two starts two, not one per processor of the
+    host; both write the same bytes."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if limits.usable_cpus() < 2:
         pytest.skip("needs a machine with two usable processors to confine a run to one")
 
-    def run(out, *prefix):
-        args = [str(BIN), "make-pretraining", str(sample_en["sentences"]), "-o", str(out)]
-        args += ["--spm-model", str(sample_en["spm"]), "--max-seq-length", "64"]
-        args += ["--max-predictions-per-seq", "10", "--dupe-factor", "1"]
-        args += ["--range-bytes", "1000", "--no-progress"]
-        proc = subprocess.run([*prefix, *args], capture_output=True, text=True)
+    def run(out, cpu_list):
+        args = ["taskset", "-c", cpu_list, str(BIN), "make-pretraining"]
+        args += [str(sample_en["sentences"]), "-o", str(out), "--spm-model", str(sample_en["spm"])]
+        args += ["--max-seq-length", "64", "--max-predictions-per-seq", "10"]
+        args += ["--dupe-factor", "1", "--range-bytes", "1000", "--no-progress"]
+        proc = subprocess.run(args, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         return json.loads((out / "stats.json").read_text())["num_workers"]
 
-    assert run(tmp_path / "one", "taskset", "-c", str(min(os.sched_getaffinity(0)))) == 1
-    assert run(tmp_path / "all") == usable
-    one, every = (sorted((tmp_path / d).glob("*.tfrecord")) for d in ("one", "all"))
-    assert one and [p.read_bytes() for p in one] == [p.read_bytes() for p in every]
+    assert run(tmp_path / "one", str(cpus[0])) == 1
+    assert run(tmp_path / "two", f"{cpus[0]},{cpus[1]}") == 2
+    one, two = (sorted((tmp_path / d).glob("*.tfrecord")) for d in ("one", "two"))
+    assert one and [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
 
 
 def _cgroup_tree(root, files: dict[str, str]):
@@ -206,3 +207,44 @@ def test_cgroup_v1_quota(tmp_path):
     _cgroup_tree(root, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n"})
     assert limits.cgroup_cpu_quota(str(root), str(own)) is None
     assert limits.usable_cpus(str(root), str(own)) == len(os.sched_getaffinity(0))
+
+
+def test_cgroup_quotas_as_distributions_lay_them_out(tmp_path):
+    """Periods other than 100 ms; v1's cpu controller mounted alone or named
+    ``cpuacct,cpu``; unreadable values and names that are not UTF-8 fall back to the
+    affinity rather than stopping the command."""
+    root = tmp_path / "cgroup"
+    own = tmp_path / "self"
+    affinity = len(os.sched_getaffinity(0))
+    _cgroup_tree(root, {"v2/cpu.max": "200000 50000\n"})
+    own.write_text("0::/v2\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 4
+    # v1, cpu and cpuacct mounted apart: /proc names "cpu" and "cpuacct" separately.
+    _cgroup_tree(
+        root,
+        {
+            "cpu/job/cpu.cfs_quota_us": "300000\n",
+            "cpu/job/cpu.cfs_period_us": "100000\n",
+            "cpuacct/job/cpuacct.usage": "0\n",
+        },
+    )
+    own.write_text("5:cpuacct:/job\n4:cpu:/job\n")
+    assert limits.cgroup_cpu_quota(str(root), str(own)) == 3
+    # /proc lists "cpu,cpuacct", the mount is named the other way round.
+    other = tmp_path / "other"
+    _cgroup_tree(
+        other,
+        {
+            "cpuacct,cpu/job/cpu.cfs_quota_us": "150000\n",
+            "cpuacct,cpu/job/cpu.cfs_period_us": "100000\n",
+        },
+    )
+    own.write_text("4:cpu,cpuacct:/job\n")
+    assert limits.cgroup_cpu_quota(str(other), str(own)) == 1.5
+    # A value that is not a number, and a name that is not UTF-8: no quota read.
+    _cgroup_tree(other, {"cpuacct,cpu/job/cpu.cfs_quota_us": "lots\n"})
+    assert limits.cgroup_cpu_quota(str(other), str(own)) is None
+    own.write_bytes(b"0::/caf\xe9\n")
+    assert limits.cgroup_cpu_quota(str(other), str(own)) is None
+    assert limits.usable_cpus(str(other), str(own)) == affinity
+    assert limits.usable_cpus(str(tmp_path / "none"), str(tmp_path / "missing")) == affinity
