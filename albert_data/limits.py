@@ -113,32 +113,30 @@ def cgroup_cpu_quota(cgroup_root: str, self_cgroup: str) -> float | None:
         if controllers == "":  # cgroup v2
             quotas += [_v2_quota(d) for d in _cgroup_dirs(cgroup_root, path)]
         elif "cpu" in controllers.split(","):  # cgroup v1
-            for mount in _v1_cpu_mounts(cgroup_root, controllers):
+            mount = _v1_cpu_mount(cgroup_root, controllers)
+            if mount is not None:
                 quotas += [_v1_quota(d) for d in _cgroup_dirs(mount, path)]
     if not lines:  # no /proc: the root's own limit, if any
-        quotas.append(_v2_quota(cgroup_root))
-        quotas += [_v1_quota(mount) for mount in _v1_cpu_mounts(cgroup_root, "cpu")]
+        mount = _v1_cpu_mount(cgroup_root, "cpu")
+        quotas += [_v2_quota(cgroup_root), None if mount is None else _v1_quota(mount)]
     found = [q for q in quotas if q is not None]
     return min(found) if found else None
 
 
-def _v1_cpu_mounts(cgroup_root: str, controllers: str) -> list[str]:
+def _v1_cpu_mount(cgroup_root: str, controllers: str) -> str | None:
     """Where cgroup v1's cpu controller is mounted: the directory named as
     ``/proc/self/cgroup`` lists it (``cpu,cpuacct``), or any other directory of
     ``cgroup_root`` whose comma-separated name includes ``cpu`` (``cpu``,
     ``cpuacct,cpu``: distributions name and link them differently)."""
     named = os.path.join(cgroup_root, controllers)
     if os.path.isdir(named):
-        return [named]
+        return named
     try:
         names = sorted(os.listdir(cgroup_root))
     except OSError:
-        return []
-    return [
-        os.path.join(cgroup_root, name)
-        for name in names
-        if "cpu" in name.split(",") and os.path.isdir(os.path.join(cgroup_root, name))
-    ][:1]
+        return None
+    paths = (os.path.join(cgroup_root, name) for name in names if "cpu" in name.split(","))
+    return next((path for path in paths if os.path.isdir(path)), None)
 
 
 def _cgroup_dirs(mount: str, path: str) -> list[str]:

@@ -76,7 +76,7 @@ def run(
     ``show_examples``, if given (and not ``as_json``), receives the decoded examples'
     lines as soon as they are found, before the rest is checked."""
     from albert_data.files.tfrecord import record_files
-    from albert_data.records.checking import local_workers
+    from albert_data.limits import usable_cpus
     from albert_data.records.inspection import format_examples, inspect_files
     from albert_data.records.provenance import check_vocabulary
     from albert_data.records.vocabulary import load_vocab, recorded_vocabulary
@@ -104,7 +104,7 @@ def run(
             max_predictions_per_seq=req.max_predictions_per_seq,
             show=req.show,
             progress=progress.update if req.progress else None,
-            workers=req.workers or local_workers(),
+            workers=req.workers or usable_cpus(),
             max_records=req.max_records,
             on_examples=None if early is None else lambda ex: early(format_examples(ex)),
         )

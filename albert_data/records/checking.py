@@ -321,10 +321,3 @@ def _joined(results: list[RangeResult]) -> bool:
             return False
         expected = r.end
     return True
-
-
-def local_workers() -> int:
-    """The processors this process may use (:func:`albert_data.limits.usable_cpus`)."""
-    from albert_data.limits import usable_cpus
-
-    return usable_cpus()
